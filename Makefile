@@ -1,0 +1,42 @@
+# taskapi: `make run` serves the API on the embedded AWS emulator; `make test` runs every suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+EMULATOR_PORT ?= 4566
+LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
+
+.PHONY: venv run emulator test unit e2e lint clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# The API at http://127.0.0.1:$(PORT) on the embedded emulator; Ctrl-C stops everything it started.
+run: venv
+	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)}; \
+	$(BIN)/python manage.py emulator --port $(EMULATOR_PORT) & emulator=$$!; \
+	trap 'kill $$emulator 2>/dev/null; wait $$emulator 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python manage.py create_table --wait 15 && \
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# Only the emulator, for running the API or tests yourself against AWS_ENDPOINT_URL=http://127.0.0.1:4566.
+emulator: venv
+	@export $(LOCAL_AWS); $(BIN)/python manage.py emulator --port $(EMULATOR_PORT)
+
+# Unit tests always get their own emulator on a free port, whatever the shell exports.
+unit: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/unit
+
+# e2e tests use AWS_ENDPOINT_URL(_DYNAMODB) when set (LocalStack), else start their own emulator.
+e2e: venv
+	$(BIN)/python -m pytest tests/e2e
+
+test: unit
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/e2e
+
+clean:
+	rm -rf $(VENV) dist build staticfiles .pytest_cache

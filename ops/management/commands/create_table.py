@@ -1,0 +1,55 @@
+"""manage.py create_table: create the tasks table idempotently, with everything the seed lists."""
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ops import aws
+from ops.specs import tasks_table
+
+
+class Command(BaseCommand):
+    help = "Create the tasks table (on-demand, status-index, SSE, streams, PITR) if it is missing."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--table", help="Table name (default: TASKS_TABLE of this stage).")
+        parser.add_argument("--dry-run", action="store_true", help="Print the plan; change nothing.")
+        parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                            help="Wait up to this long for the endpoint to come up (for emulators starting).")
+
+    def handle(self, *args, table: str | None, dry_run: bool, wait: float, **options) -> None:
+        spec = tasks_table()
+        name = table or spec.name
+        try:
+            current = self._describe_when_up(name, wait)
+            self.stdout.write(f"table {name}: {'unchanged' if current else 'create'}")
+            if current is None and not dry_run:
+                request = spec.create_request()
+                request["TableName"] = name
+                aws.table_create(request)
+            self._pitr(name, dry_run=dry_run)
+        except aws.AwsUnavailable as error:
+            raise CommandError(str(error)) from None
+
+    def _describe_when_up(self, name: str, wait: float) -> dict | None:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return aws.table_describe(name)
+            except aws.AwsUnavailable:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
+
+    def _pitr(self, name: str, *, dry_run: bool) -> None:
+        try:
+            if dry_run and aws.table_describe(name) is None:
+                self.stdout.write(f"point-in-time recovery on {name}: enable")
+                return
+            if aws.table_pitr_enabled(name):
+                self.stdout.write(f"point-in-time recovery on {name}: unchanged")
+                return
+            self.stdout.write(f"point-in-time recovery on {name}: enable")
+            if not dry_run:
+                aws.table_pitr_enable(name)
+        except aws.Unsupported:
+            self.stdout.write(f"point-in-time recovery on {name}: skipped (this endpoint does not support it)")

@@ -1,0 +1,28 @@
+"""manage.py emulator: the embedded AWS emulator (moto server) on LocalStack's port."""
+import signal
+import threading
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Serve DynamoDB, CloudWatch, SNS, Logs and IAM locally (moto) until interrupted."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=4566, help="Default 4566, LocalStack's port.")
+
+    def handle(self, *args, host: str, port: int, **options) -> None:
+        from moto.server import ThreadedMotoServer  # a development dependency, never on Lambda
+
+        server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        server.start()
+        self.stdout.write(f"AWS emulator on http://{host}:{port} (set AWS_ENDPOINT_URL to it); Ctrl-C stops it.")
+        stopped = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+        try:
+            stopped.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.stop()

@@ -1,0 +1,167 @@
+"""Django settings for taskapi: the only module that reads os.environ."""
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+LOCAL_STAGES = {"local", "test"}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    value = _env(name)
+    if value is None:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _required(name: str) -> str:
+    value = _env(name)
+    if value is None:
+        raise ImproperlyConfigured(f"The {name} environment variable is required in stage {STAGE!r}.")
+    return value
+
+
+# The deployment stage: "local" on a laptop or in tests, "dev"/"prod" on Lambda.
+STAGE = _env("STAGE", "local")
+IS_LOCAL = STAGE in LOCAL_STAGES
+
+DEBUG = _env_bool("DJANGO_DEBUG", False) if IS_LOCAL else False
+SECRET_KEY = (
+    _env("DJANGO_SECRET_KEY", "local-insecure-key-do-not-deploy") if IS_LOCAL else _required("DJANGO_SECRET_KEY")
+)
+
+# API Gateway, function URL and ALB hosts, plus any custom domains of this stage.
+ALLOWED_HOSTS = _env_list(
+    "DJANGO_ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "testserver"]
+    if IS_LOCAL
+    else [".execute-api.amazonaws.com", ".lambda-url.amazonaws.com", ".elb.amazonaws.com"],
+) + _env_list("CUSTOM_DOMAINS", [])
+
+# AWS: endpoints come from the SDK's own AWS_ENDPOINT_URL(_DYNAMODB) variables, never from here.
+AWS_REGION = _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1"))
+TASKS_TABLE = _env("TASKS_TABLE", f"taskapi-{STAGE}-tasks")
+
+INSTALLED_APPS = [
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "tasks",
+    "ops",
+]
+
+MIDDLEWARE = [
+    "taskapi.middleware.RequestLogMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "taskapi.middleware.BodySizeLimitMiddleware",
+]
+
+ROOT_URLCONF = "taskapi.urls"
+WSGI_APPLICATION = "taskapi.wsgi.application"
+
+# No SQL database: tasks live in DynamoDB, so nothing needs migrations or a writable disk.
+DATABASES: dict = {}
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+    }
+]
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+LANGUAGE_CODE = "en-us"
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True
+
+# Bodies over this many bytes are refused with 413 before any parsing.
+MAX_BODY_BYTES = 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": ["taskapi.renderers.ProblemAwareJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "UNAUTHENTICATED_USER": None,
+    "UNAUTHENTICATED_TOKEN": None,
+    "EXCEPTION_HANDLER": "taskapi.problems.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "taskapi",
+    "DESCRIPTION": "A serverless task-management API on AWS Lambda and DynamoDB.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "taskapi.schema.strip_trailing_slashes",
+    ],
+}
+
+# CORS: every origin only on local and dev stages, as the seed has it; explicit origins elsewhere.
+CORS_ALLOWED_ORIGINS = _env_list("CORS_ALLOWED_ORIGINS", [])
+CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS and (IS_LOCAL or STAGE == "dev")
+CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID"]
+CORS_ALLOW_HEADERS = [
+    "accept",
+    "authorization",
+    "content-type",
+    "if-match",
+    "if-none-match",
+    "idempotency-key",
+    "x-request-id",
+]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_context": {"()": "taskapi.logs.RequestContextFilter"}},
+    "formatters": {"json": {"()": "taskapi.logs.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_context"],
+            "stream": "ext://sys.stdout",
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": _env("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The access line comes from taskapi.requests; Django's own would duplicate it.
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "ERROR"},
+        "botocore": {"level": "WARNING"},
+        "pynamodb": {"level": "WARNING"},
+        "werkzeug": {"level": "WARNING"},
+    },
+}

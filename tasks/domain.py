@@ -1,0 +1,53 @@
+"""The task entity, its vocabulary and its errors, shared by every layer of the app."""
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from taskapi.problems import Problem
+
+STATUSES = ("pending", "in_progress", "completed")
+PRIORITIES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Task:
+    task_id: str
+    title: str
+    status: str
+    priority: str
+    created_at: str
+    updated_at: str
+    version: int
+    description: str | None = None
+    due_date: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """What a listing asks for: filters and order, but not the page position."""
+
+    statuses: tuple[str, ...] = STATUSES
+    priority: str | None = None
+    tag: str | None = None
+    created_from: str | None = None
+    created_to: str | None = None
+    descending: bool = True
+
+
+def timestamp(moment: datetime) -> str:
+    """Returns `moment` as fixed-width UTC RFC 3339 with milliseconds, so string order is time order."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now() -> str:
+    """Returns the current time as a task timestamp."""
+    return timestamp(datetime.now(UTC))
+
+
+class TaskNotFound(Problem):
+    status, title = 404, "Task not found"
+
+
+class PreconditionFailed(Problem):
+    status, title = 412, "Precondition Failed"

@@ -1,0 +1,129 @@
+"""The JSON contract: task input, task output and listing query parameters."""
+from collections.abc import Mapping
+from datetime import datetime
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tasks.domain import PRIORITIES, STATUSES, timestamp
+
+READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "version")
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class RFC3339Field(serializers.Field):
+    """An RFC 3339 date-time with an offset, normalised to the fixed-width UTC task timestamp."""
+
+    default_error_messages = {
+        "invalid": "Enter an RFC 3339 date-time with a time zone, such as 2026-11-25T06:14:00Z.",
+    }
+
+    def to_internal_value(self, data) -> str:
+        if not isinstance(data, str) or "T" not in data.upper():
+            self.fail("invalid")
+        try:
+            moment = datetime.fromisoformat(data)
+        except ValueError:
+            self.fail("invalid")
+        if moment.tzinfo is None:
+            self.fail("invalid")
+        return timestamp(moment)
+
+    def to_representation(self, value):
+        return value
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of turning them into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class TaskWriteSerializer(serializers.Serializer):
+    """What a client may send when creating or updating a task."""
+
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(max_length=10_000, allow_blank=True, allow_null=True, required=False,
+                                  trim_whitespace=False)
+    status = serializers.ChoiceField(choices=STATUSES, default="pending")
+    priority = serializers.ChoiceField(choices=PRIORITIES, default="medium")
+    dueDate = RFC3339Field(source="due_date", allow_null=True, required=False,
+                           help_text="RFC 3339 date-time; stored and returned in UTC.")
+    tags = serializers.ListField(child=StrictCharField(min_length=1, max_length=64), max_length=50, required=False)
+
+    def to_internal_value(self, data):
+        errors = {}
+        if isinstance(data, Mapping):
+            for name in data:
+                if name in READ_ONLY_FIELDS:
+                    errors[name] = ["This field is read-only."]
+                elif name not in self.fields:
+                    errors[name] = ["Unknown field."]
+        try:
+            validated = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({**error.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        if self.partial and not validated:
+            raise serializers.ValidationError(
+                {"non_field_errors": [f"Send at least one of: {', '.join(self.fields)}."]}
+            )
+        return validated
+
+    def validate_tags(self, tags: list[str]) -> list[str]:
+        if len(set(tags)) != len(tags):
+            raise serializers.ValidationError("Tags must be distinct.")
+        return tags
+
+
+class TaskSerializer(serializers.Serializer):
+    """A task as the API returns it."""
+
+    taskId = serializers.UUIDField(source="task_id", read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(choices=STATUSES, read_only=True)
+    priority = serializers.ChoiceField(choices=PRIORITIES, read_only=True)
+    dueDate = RFC3339Field(source="due_date", read_only=True, allow_null=True)
+    tags = serializers.ListField(child=serializers.CharField(), read_only=True)
+    createdAt = RFC3339Field(source="created_at", read_only=True)
+    updatedAt = RFC3339Field(source="updated_at", read_only=True)
+    version = serializers.IntegerField(read_only=True)
+
+
+class TaskDeletedSerializer(serializers.Serializer):
+    taskId = serializers.UUIDField(read_only=True)
+    deleted = serializers.BooleanField(read_only=True)
+
+
+class TaskPageSerializer(serializers.Serializer):
+    results = TaskSerializer(many=True, read_only=True)
+    next = serializers.URLField(read_only=True, allow_null=True,
+                                help_text="The next page with the same filters, or null when no more tasks match.")
+
+
+class TaskListQuerySerializer(serializers.Serializer):
+    """Query parameters of GET /tasks."""
+
+    status = serializers.ChoiceField(choices=STATUSES, required=False)
+    priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
+    tag = StrictCharField(min_length=1, max_length=64, required=False)
+    createdFrom = RFC3339Field(required=False, help_text="Only tasks created at or after this time.")
+    createdTo = RFC3339Field(required=False, help_text="Only tasks created at or before this time.")
+    order = serializers.ChoiceField(choices=("desc", "asc"), default="desc",
+                                    help_text="desc (newest first, the default) or asc.")
+    limit = serializers.IntegerField(min_value=1, default=20, help_text="1-100, default 20; larger values are capped at 100.")
+    cursor = serializers.CharField(required=False, help_text="Opaque; copy it from `next`.")
+
+    def validate_limit(self, limit: int) -> int:
+        return min(limit, 100)
+
+    def validate(self, attrs):
+        if attrs.get("createdFrom") and attrs.get("createdTo") and attrs["createdFrom"] > attrs["createdTo"]:
+            raise serializers.ValidationError({"createdFrom": ["Must not be after createdTo."]})
+        return attrs

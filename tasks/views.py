@@ -1,0 +1,180 @@
+"""The /tasks HTTP API: validate with a serializer, call a service, serialize the result."""
+from django.urls import reverse
+from django.utils.http import parse_etags
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework import viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from taskapi.schema import PROBLEM_RESPONSES
+from tasks import services
+from tasks.domain import Task, TaskQuery
+from tasks.pagination import cursor_decode, cursor_encode, next_link
+from tasks.serializers import (
+    TaskDeletedSerializer,
+    TaskListQuerySerializer,
+    TaskPageSerializer,
+    TaskSerializer,
+    TaskWriteSerializer,
+)
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+ALWAYS_ALLOWED_PARAMS = {"format"}  # DRF's renderer override
+FILTER_PARAMS = ("status", "priority", "tag", "createdFrom", "createdTo", "order")
+
+_ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 304],
+                         description="The task's version as a strong entity tag.")
+_LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
+                             description="The new task's absolute URL.")
+_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                             description="Write only if the task still has this ETag; otherwise 412.")
+_IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                  description="Answer 304 if the task still has this ETag.")
+_TASK_ID = OpenApiParameter("taskId", OpenApiTypes.UUID, OpenApiParameter.PATH)
+
+
+def task_etag(task: Task) -> str:
+    """Returns the task's strong ETag, derived from its version."""
+    return f'"{task.version}"'
+
+
+def if_match_versions(request: Request) -> list[int] | None:
+    """Returns the versions If-Match accepts, None when any version will do (absent or `*`)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    etags = parse_etags(header)
+    if etags == ["*"]:
+        return None
+    # If-Match compares strongly: weak or foreign tags match no version, so the write gets 412.
+    return [int(tag[1:-1]) for tag in etags if tag[1:-1].isdigit()] or [-1]
+
+
+def _errors(codes: tuple[int, ...]) -> dict:
+    return {code: PROBLEM_RESPONSES[code] for code in codes}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List tasks, newest first",
+        parameters=[TaskListQuerySerializer],
+        responses={200: TaskPageSerializer, **_errors((400,))},
+    ),
+    create=extend_schema(
+        summary="Create a task",
+        request=TaskWriteSerializer,
+        parameters=[_ETAG, _LOCATION],
+        responses={201: TaskSerializer, **_errors((400, 413, 415))},
+    ),
+    retrieve=extend_schema(
+        summary="Get a task",
+        parameters=[_TASK_ID, _IF_NONE_MATCH, _ETAG],
+        responses={200: TaskSerializer,
+                   304: OpenApiResponse(description="Not modified: the task still has the ETag sent."),
+                   **_errors((400, 404))},
+    ),
+    update=extend_schema(
+        summary="Update the fields sent (same as PATCH)",
+        parameters=[_TASK_ID, _IF_MATCH, _ETAG],
+        request=TaskWriteSerializer(partial=True),
+        responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
+    ),
+    partial_update=extend_schema(
+        summary="Update the fields sent",
+        parameters=[_TASK_ID, _IF_MATCH, _ETAG],
+        request=TaskWriteSerializer(partial=True),
+        responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
+    ),
+    destroy=extend_schema(
+        summary="Delete a task",
+        parameters=[_TASK_ID, _IF_MATCH],
+        responses={200: TaskDeletedSerializer, **_errors((400, 404, 412))},
+    ),
+)
+class TaskViewSet(viewsets.GenericViewSet):
+    """Tasks: create, read, update the fields sent, delete, and list newest first."""
+
+    lookup_field = "taskId"
+    lookup_value_regex = UUID_PATTERN
+    serializer_class = TaskWriteSerializer
+    filter_backends: list = []
+    pagination_class = None
+
+    def get_queryset(self):  # There is no queryset; the browsable API only asks whether one exists.
+        return []
+
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        allowed = ALWAYS_ALLOWED_PARAMS | (set(TaskListQuerySerializer().fields) if self.action == "list" else set())
+        errors = {}
+        for name, values in request.query_params.lists():
+            if name not in allowed:
+                errors[name] = ["Unknown query parameter."]
+            elif len(values) > 1:
+                errors[name] = ["Give this parameter once."]
+        if errors:
+            raise ValidationError(errors)
+
+    def get_object(self) -> Task:
+        return services.task_get(task_id=self._task_id())
+
+    def _task_id(self) -> str:
+        return self.kwargs[self.lookup_field].lower()
+
+    def _task_response(self, task: Task, status: int = http.HTTP_200_OK, **headers) -> Response:
+        return Response(TaskSerializer(task).data, status=status, headers={"ETag": task_etag(task), **headers})
+
+    def list(self, request: Request) -> Response:
+        params = TaskListQuerySerializer(data=request.query_params.dict())
+        params.is_valid(raise_exception=True)
+        values = params.validated_data
+        filters = {name: values[name] for name in FILTER_PARAMS if name in values}
+        query = TaskQuery(
+            statuses=(values["status"],) if "status" in values else TaskQuery.statuses,
+            priority=values.get("priority"),
+            tag=values.get("tag"),
+            created_from=values.get("createdFrom"),
+            created_to=values.get("createdTo"),
+            descending=values["order"] == "desc",
+        )
+        after = cursor_decode(values["cursor"], filters=filters) if "cursor" in values else None
+        tasks, more = services.task_list(query=query, after=after, limit=values["limit"])
+        next_url = None
+        if more:
+            cursor = cursor_encode(last=tasks[-1], filters=filters)
+            next_url = next_link(request, filters=filters, limit=values["limit"], cursor=cursor)
+        return Response({"results": TaskSerializer(tasks, many=True).data, "next": next_url})
+
+    def create(self, request: Request) -> Response:
+        data = TaskWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        task = services.task_create(**data.validated_data)
+        location = request.build_absolute_uri(reverse("task-detail", kwargs={"taskId": task.task_id}))
+        return self._task_response(task, http.HTTP_201_CREATED, Location=location)
+
+    def retrieve(self, request: Request, taskId: str) -> Response:
+        task = services.task_get(task_id=self._task_id())
+        etag = task_etag(task)
+        given = parse_etags(request.headers.get("If-None-Match", ""))
+        # If-None-Match compares weakly: W/"3" matches "3".
+        if "*" in given or etag in [tag.removeprefix("W/") for tag in given]:
+            return Response(status=http.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return self._task_response(task)
+
+    def update(self, request: Request, taskId: str) -> Response:
+        data = TaskWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        task = services.task_update(task_id=self._task_id(), changes=data.validated_data,
+                                    versions=if_match_versions(request))
+        return self._task_response(task)
+
+    def partial_update(self, request: Request, taskId: str) -> Response:
+        return self.update(request, taskId)
+
+    def destroy(self, request: Request, taskId: str) -> Response:
+        task_id = self._task_id()
+        services.task_delete(task_id=task_id, versions=if_match_versions(request))
+        return Response({"taskId": task_id, "deleted": True})

@@ -1,0 +1,119 @@
+"""Test harness: an emulator endpoint, a uniquely named table, and a live API server."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """Returns a TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, *, timeout: float, what: str, interval: float = 0.05):
+    """Polls `check` until it returns a truthy value, and returns it; fails after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except Exception as error:  # noqa: BLE001 - anything counts as "not yet"
+            last = error
+        else:
+            last = None
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"{what} not ready after {timeout} s (last error: {last!r})")
+        time.sleep(interval)
+
+
+class Emulator:
+    """moto server in a thread on a free port: DynamoDB, CloudWatch, SNS, Logs, IAM over real HTTP."""
+
+    def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def configure_environment() -> Emulator | None:
+    """Points botocore and the app at an emulator and a fresh table name; returns the emulator it started.
+
+    AWS_ENDPOINT_URL(_DYNAMODB), when set, is used as is (LocalStack); otherwise moto is started here.
+    """
+    os.environ["STAGE"] = "test"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_REGION", "us-east-1")
+    os.environ["TASKS_TABLE"] = f"taskapi-test-{uuid.uuid4().hex[:10]}"
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        return None
+    emulator = Emulator()
+    os.environ["AWS_ENDPOINT_URL"] = emulator.url
+    return emulator
+
+
+def dynamodb():
+    """Returns a boto3 DynamoDB client for the test endpoint (tests' own look at the table)."""
+    return boto3.client("dynamodb", region_name=os.environ["AWS_REGION"])
+
+
+def table_items(table: str) -> list[dict]:
+    """Returns every item of `table` (a Scan: for test assertions only)."""
+    pages = dynamodb().get_paginator("scan").paginate(TableName=table, ConsistentRead=True)
+    return [item for page in pages for item in page["Items"]]
+
+
+def table_clear(table: str) -> None:
+    """Deletes every item of `table`."""
+    client = dynamodb()
+    for item in table_items(table):
+        client.delete_item(TableName=table, Key={"taskId": item["taskId"]})
+
+
+class LiveServer:
+    """`manage.py runserver` in a subprocess on a free port, with this process's environment."""
+
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload", "--skip-checks"],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_until(lambda: requests.get(f"{self.url}/openapi.json", timeout=2).ok, timeout=30, what="live server")
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self) -> str:
+        """Stops the server and returns what it printed."""
+        self.process.terminate()
+        try:
+            output, _ = self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            output, _ = self.process.communicate()
+        return output or ""
