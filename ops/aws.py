@@ -1,5 +1,6 @@
 """Thin typed adapters over boto3: one function per AWS call, errors turned into named outcomes."""
 import functools
+import time
 
 import boto3
 from botocore.config import Config
@@ -87,3 +88,30 @@ def table_pitr_enable(name: str) -> None:
         TableName=name,
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
+
+
+def table_index_add(name: str, *, index: dict, attributes: list[dict]) -> None:
+    """Adds a global secondary index to an existing table and waits until the index is ACTIVE."""
+    _call("dynamodb", "update_table", TableName=name, AttributeDefinitions=attributes,
+          GlobalSecondaryIndexUpdates=[{"Create": index}])
+    client("dynamodb").get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    for _ in range(600):  # backfilling a large table can take minutes
+        indexes = {gsi["IndexName"]: gsi for gsi in table_describe(name).get("GlobalSecondaryIndexes", [])}
+        if indexes.get(index["IndexName"], {}).get("IndexStatus") == "ACTIVE":
+            return
+        time.sleep(1)
+    raise AwsUnavailable(f"index {index['IndexName']} of {name} is not ACTIVE after 10 minutes")
+
+
+def table_ttl_attribute(name: str) -> str | None:
+    """Returns the attribute TTL expires items by, None when TTL is off."""
+    description = _call("dynamodb", "describe_time_to_live", TableName=name)["TimeToLiveDescription"]
+    if description.get("TimeToLiveStatus") in {"ENABLED", "ENABLING"}:
+        return description.get("AttributeName")
+    return None
+
+
+def table_ttl_enable(name: str, attribute: str) -> None:
+    """Turns TTL on for `attribute` (epoch seconds)."""
+    _call("dynamodb", "update_time_to_live", TableName=name,
+          TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})

@@ -26,6 +26,10 @@ PROBLEM_RESPONSES = {
     412: _problem("If-Match does not match the task's ETag; nothing was written."),
     413: _problem("Body over 64 KiB."),
     415: _problem("Body is not application/json."),
+    401: _problem("No caller identity, and this stage requires one (TASKS_REQUIRE_IDENTITY)."),
+    409: _problem("A request with this Idempotency-Key is still in progress; retry after Retry-After."),
+    422: _problem("This Idempotency-Key was used with another request body."),
+    503: _problem("DynamoDB is unavailable or throttling; nothing was written. Retry after Retry-After."),
 }
 
 

@@ -165,3 +165,35 @@ LOGGING = {
         "werkzeug": {"level": "WARNING"},
     },
 }
+
+# --- Reliability and security (issue 6) ---
+
+# DynamoDB client limits: worst case per call is (1 + retries) x (connect + read) plus backoff (under 1 s
+# for 5xx, under 3 s for throttling), about 12 s with these defaults: well inside the 30 s Lambda timeout.
+DYNAMODB_MAX_RETRY_ATTEMPTS = int(_env("DYNAMODB_MAX_RETRY_ATTEMPTS", "2"))
+DYNAMODB_CONNECT_TIMEOUT_SECONDS = float(_env("DYNAMODB_CONNECT_TIMEOUT_SECONDS", "1"))
+DYNAMODB_READ_TIMEOUT_SECONDS = float(_env("DYNAMODB_READ_TIMEOUT_SECONDS", "2"))
+# Retry-After (seconds) on the 503 answered when DynamoDB stays unavailable past those retries.
+UNAVAILABLE_RETRY_AFTER_SECONDS = int(_env("UNAVAILABLE_RETRY_AFTER_SECONDS", "2"))
+
+# Idempotency-Key records: their own table, kept 24 h (DynamoDB TTL); an unfinished claim is taken
+# over after the lease, so a crash mid-request blocks the key for seconds, not a day.
+IDEMPOTENCY_TABLE = _env("IDEMPOTENCY_TABLE", f"taskapi-{STAGE}-idempotency")
+IDEMPOTENCY_TTL_SECONDS = int(_env("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600)))
+IDEMPOTENCY_LEASE_SECONDS = int(_env("IDEMPOTENCY_LEASE_SECONDS", "35"))
+
+# Callers must bring an API Gateway identity (Cognito, IAM or API key); off means demo mode.
+TASKS_REQUIRE_IDENTITY = _env_bool("TASKS_REQUIRE_IDENTITY", STAGE == "prod")
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["tasks.authentication.ApiGatewayIdentityAuthentication"]
+
+# Security headers; HSTS and secure cookies only where API Gateway serves HTTPS.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_HSTS_SECONDS = 0 if IS_LOCAL else int(_env("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not IS_LOCAL
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not IS_LOCAL
+MIDDLEWARE.append("django.middleware.clickjacking.XFrameOptionsMiddleware")
+if not IS_LOCAL and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("local-insecure")):
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be a random value of at least 32 characters outside local.")

@@ -51,3 +51,15 @@ class TaskNotFound(Problem):
 
 class PreconditionFailed(Problem):
     status, title = 412, "Precondition Failed"
+
+
+class StoreUnavailable(Problem):
+    status, title = 503, "Service Unavailable"
+
+
+class IdempotencyKeyReused(Problem):
+    status, title = 422, "Idempotency-Key reused"
+
+
+class IdempotencyInFlight(Problem):
+    status, title = 409, "Request in progress"

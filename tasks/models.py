@@ -1,6 +1,6 @@
 """The PynamoDB schema of the tasks table: attributes and the status index, no behaviour."""
 from django.conf import settings
-from pynamodb.attributes import ListAttribute, UnicodeAttribute, VersionAttribute
+from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
@@ -16,8 +16,27 @@ class StatusIndex(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
 
 
-class TaskModel(Model):
+class OwnerStatusIndex(GlobalSecondaryIndex):
+    """owner-status-index: one owner's tasks of one status in createdAt order; sparse (owned tasks only)."""
+
     class Meta:
+        index_name = "owner-status-index"
+        projection = AllProjection()
+
+    owner_status = UnicodeAttribute(hash_key=True, attr_name="ownerStatus")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class _Limits:
+    """Bounded retries and timeouts shared by every model (settings explain the budget)."""
+
+    max_retry_attempts = settings.DYNAMODB_MAX_RETRY_ATTEMPTS
+    connect_timeout_seconds = settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS
+    read_timeout_seconds = settings.DYNAMODB_READ_TIMEOUT_SECONDS
+
+
+class TaskModel(Model):
+    class Meta(_Limits):
         table_name = settings.TASKS_TABLE
         region = settings.AWS_REGION
         billing_mode = "PAY_PER_REQUEST"
@@ -33,5 +52,28 @@ class TaskModel(Model):
     due_date = UnicodeAttribute(null=True, attr_name="dueDate")
     tags = ListAttribute(of=UnicodeAttribute, default=list)
     version = VersionAttribute()
+    # Owned tasks only: the caller's identity, "<owner>#<status>" for owner-status-index, and the id of
+    # the request that wrote the item last (a retried write recognises itself by it).
+    owner = UnicodeAttribute(null=True)
+    owner_status = UnicodeAttribute(null=True, attr_name="ownerStatus")
+    write_token = UnicodeAttribute(null=True, attr_name="writeToken")
 
     status_index = StatusIndex()
+    owner_status_index = OwnerStatusIndex()
+
+
+class IdempotencyRecord(Model):
+    """One Idempotency-Key of one caller: claimed while in flight, then holding the first response."""
+
+    class Meta(_Limits):
+        table_name = settings.IDEMPOTENCY_TABLE
+        region = settings.AWS_REGION
+        billing_mode = "PAY_PER_REQUEST"
+
+    key = UnicodeAttribute(hash_key=True)
+    fingerprint = UnicodeAttribute()
+    state = UnicodeAttribute()  # "in_progress" or "complete"
+    token = UnicodeAttribute()  # the claiming request's id
+    lease_until = NumberAttribute(attr_name="leaseUntil")  # epoch seconds
+    response = UnicodeAttribute(null=True)  # JSON: status, headers, body
+    expires_at = NumberAttribute(attr_name="expiresAt")  # epoch seconds; the table's TTL attribute

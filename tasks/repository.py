@@ -1,13 +1,19 @@
 """Task persistence on DynamoDB: the only module that touches TaskModel."""
+import functools
 import heapq
 import itertools
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, UpdateError
+from botocore.exceptions import BotoCoreError, ClientError
+from django.conf import settings
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
-from tasks.domain import PreconditionFailed, Task, TaskNotFound, TaskQuery
-from tasks.models import TaskModel
+from tasks.domain import IdempotencyInFlight, PreconditionFailed, StoreUnavailable, Task, TaskNotFound, TaskQuery
+from tasks.models import IdempotencyRecord, TaskModel
 
 # Domain field name -> model attribute, for the fields an update may change.
 _UPDATABLE = {
@@ -39,24 +45,83 @@ def _condition_failed(error: Exception) -> bool:
     return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
-def _missing_or_stale(task_id: str) -> Exception:
-    """After a failed condition: TaskNotFound when the task is gone, else PreconditionFailed."""
+# DynamoDB answers that mean "try again later": throttling, capacity and its own 5xx errors.
+_TRANSIENT_CODES = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "TransactionInProgressException", "LimitExceededException",
+}
+_TRANSIENT_REASONS = {"ThrottlingError", "ProvisionedThroughputExceeded", "TransactionConflict"}
+
+
+def _transient(error: Exception) -> bool:
+    """Whether `error` (PynamoDB's, keeping botocore's cause) is DynamoDB being unavailable, not our bug."""
+    cause = getattr(error, "cause", error)
+    if isinstance(cause, BotoCoreError):  # timeouts, dropped connections, unreachable endpoint
+        return True
+    if isinstance(error, TransactWriteError) and any(
+        reason is not None and reason.code in _TRANSIENT_REASONS for reason in error.cancellation_reasons
+    ):
+        return True
+    if isinstance(cause, ClientError):
+        response = cause.response
+        return (response.get("Error", {}).get("Code") in _TRANSIENT_CODES
+                or response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) >= 500)
+    return False
+
+
+def _store_errors(function):
+    """Turns DynamoDB staying unavailable past botocore's bounded retries into StoreUnavailable (503).
+
+    The one place such errors are mapped; anything else (a bug such as a ValidationException) propagates.
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (PynamoDBException, BotoCoreError) as error:
+            if _transient(error):
+                raise StoreUnavailable(
+                    "The task store is unavailable; nothing was changed by this request. Try again later.",
+                    headers={"Retry-After": str(settings.UNAVAILABLE_RETRY_AFTER_SECONDS)},
+                ) from error
+            raise
+
+    return wrapper
+
+
+def _missing_or_stale(task_id: str, *, owner: str | None = None, token: str | None = None) -> Exception | Task:
+    """After a failed condition: TaskNotFound when the task is gone or someone else's, the task itself
+    when it carries `token` (a retried write whose first attempt landed), else PreconditionFailed."""
     try:
-        TaskModel.get(task_id, consistent_read=True)
+        item = TaskModel.get(task_id, consistent_read=True)
     except DoesNotExist:
         return TaskNotFound(f"No task has the id {task_id}.")
+    if item.owner != owner:
+        return TaskNotFound(f"No task has the id {task_id}.")
+    if token is not None and item.write_token == token:
+        return _task(item)
     return PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
 
 
-def _version_condition(versions: list[int] | None):
+def _owner_condition(owner: str | None):
+    return TaskModel.owner.does_not_exist() if owner is None else TaskModel.owner == owner
+
+
+def _owner_status(owner: str | None, status: str) -> str | None:
+    """The owner-status-index hash key; None (no index entry) for tasks without an owner."""
+    return None if owner is None else f"{owner}#{status}"
+
+
+def _version_condition(versions: list[int] | None, owner: str | None = None):
+    condition = TaskModel.task_id.exists() & _owner_condition(owner)
     if versions is None:
-        return TaskModel.task_id.exists()
-    return TaskModel.task_id.exists() & TaskModel.version.is_in(*versions)
+        return condition
+    return condition & TaskModel.version.is_in(*versions)
 
 
-def task_insert(*, task: Task) -> Task:
-    """Writes a new task (never over an existing one) and returns it with its stored version."""
-    item = TaskModel(
+def _new_item(task: Task, owner: str | None, token: str | None) -> TaskModel:
+    return TaskModel(
         task.task_id,
         title=task.title,
         description=task.description,
@@ -66,20 +131,44 @@ def task_insert(*, task: Task) -> Task:
         updated_at=task.updated_at,
         due_date=task.due_date,
         tags=list(task.tags),
+        owner=owner,
+        owner_status=_owner_status(owner, task.status),
+        write_token=token,
     )
-    item.save(condition=TaskModel.task_id.does_not_exist())
+
+
+@_store_errors
+def task_insert(*, task: Task, owner: str | None = None) -> Task:
+    """Writes a new task (never over an existing one) and returns it with its stored version.
+
+    Raises StoreUnavailable when DynamoDB stays unavailable.
+    """
+    item = _new_item(task, owner, None)
+    try:
+        item.save(condition=TaskModel.task_id.does_not_exist())
+    except PutError as error:
+        # botocore retried a PutItem whose first attempt landed: the new id is ours, so the item is too.
+        if not _condition_failed(error):
+            raise
+        item = TaskModel.get(task.task_id, consistent_read=True)
     return _task(item)
 
 
-def task_fetch(*, task_id: str) -> Task:
-    """Returns the task (strongly consistent read). Raises TaskNotFound."""
+@_store_errors
+def task_fetch(*, task_id: str, owner: str | None = None) -> Task:
+    """Returns the task (strongly consistent read). Raises TaskNotFound, also for another owner's task."""
     try:
-        return _task(TaskModel.get(task_id, consistent_read=True))
+        item = TaskModel.get(task_id, consistent_read=True)
     except DoesNotExist:
         raise TaskNotFound(f"No task has the id {task_id}.") from None
+    if item.owner != owner:
+        raise TaskNotFound(f"No task has the id {task_id}.")
+    return _task(item)
 
 
-def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None) -> Task:
+@_store_errors
+def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
+                owner: str | None = None, token: str | None = None) -> Task:
     """Applies `changes` in one conditional UpdateItem and returns the task as stored.
 
     Only the named attributes are written, so concurrent changes of other fields survive, and the
@@ -91,24 +180,35 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
         for name, value in changes.items()
     ]
     actions.append(TaskModel.updated_at.set(updated_at))
+    condition = _version_condition(versions, owner)
+    if owner is not None and "status" in changes:
+        actions.append(TaskModel.owner_status.set(_owner_status(owner, changes["status"])))
+    if token is not None:
+        # A late or retried copy of this same UpdateItem must not apply twice (nor bump the version twice).
+        actions.append(TaskModel.write_token.set(token))
+        condition &= TaskModel.write_token.does_not_exist() | (TaskModel.write_token != token)
     # A placeholder version makes PynamoDB emit `ADD version 1`; its own condition is replaced by ours.
     item = TaskModel(task_id, version=0)
     try:
-        item.update(actions=actions, condition=_version_condition(versions), add_version_condition=False)
+        item.update(actions=actions, condition=condition, add_version_condition=False)
     except UpdateError as error:
         if _condition_failed(error):
-            raise _missing_or_stale(task_id) from None
+            outcome = _missing_or_stale(task_id, owner=owner, token=token)
+            if isinstance(outcome, Task):
+                return outcome
+            raise outcome from None
         raise
     return _task(item)
 
 
-def task_remove(*, task_id: str, versions: list[int] | None) -> None:
+@_store_errors
+def task_remove(*, task_id: str, versions: list[int] | None, owner: str | None = None) -> None:
     """Deletes the task. Raises TaskNotFound, or PreconditionFailed when `versions` does not match."""
     try:
-        TaskModel(task_id).delete(condition=_version_condition(versions), add_version_condition=False)
+        TaskModel(task_id).delete(condition=_version_condition(versions, owner), add_version_condition=False)
     except DeleteError as error:
         if _condition_failed(error):
-            raise _missing_or_stale(task_id) from None
+            raise _missing_or_stale(task_id, owner=owner) from None
         raise
 
 
@@ -116,7 +216,8 @@ def _order_key(task: Task) -> tuple[str, str]:
     return (task.created_at, task.task_id)
 
 
-def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, page_size: int) -> Iterator[Task]:
+def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, page_size: int,
+                  owner: str | None = None) -> Iterator[Task]:
     """Yields one status's matching tasks in (createdAt, taskId) order, strictly past `after`."""
     lower, upper = query.created_from, query.created_to
     if after is not None:
@@ -124,24 +225,28 @@ def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, 
             upper = min(upper, after[0]) if upper else after[0]
         else:
             lower = max(lower, after[0]) if lower else after[0]
+    # An owner's tasks come from the sparse owner-status-index; unowned ones from status-index.
+    index = TaskModel.status_index if owner is None else TaskModel.owner_status_index
     if lower and upper:
-        range_condition = TaskModel.status_index.created_at.between(lower, upper)
+        range_condition = index.created_at.between(lower, upper)
     elif lower:
-        range_condition = TaskModel.status_index.created_at >= lower
+        range_condition = index.created_at >= lower
     elif upper:
-        range_condition = TaskModel.status_index.created_at <= upper
+        range_condition = index.created_at <= upper
     else:
         range_condition = None
 
-    filter_condition = None
+    # Without an identity, owned tasks are hidden (in demo mode there are none, so nothing is skipped).
+    filter_condition = TaskModel.owner.does_not_exist() if owner is None else None
     if query.priority:
-        filter_condition = TaskModel.priority == query.priority
+        by_priority = TaskModel.priority == query.priority
+        filter_condition = by_priority if filter_condition is None else filter_condition & by_priority
     if query.tag:
         has_tag = TaskModel.tags.contains(query.tag)
         filter_condition = has_tag if filter_condition is None else filter_condition & has_tag
 
-    items = TaskModel.status_index.query(
-        status,
+    items = index.query(
+        status if owner is None else _owner_status(owner, status),
         range_key_condition=range_condition,
         filter_condition=filter_condition,
         scan_index_forward=not query.descending,
@@ -154,15 +259,104 @@ def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, 
                 yield task
 
 
-def task_page(*, query: TaskQuery, after: tuple[str, str] | None, limit: int) -> tuple[list[Task], bool]:
+@_store_errors
+def task_page(*, query: TaskQuery, after: tuple[str, str] | None, limit: int,
+              owner: str | None = None) -> tuple[list[Task], bool]:
     """Returns up to `limit` tasks past `after` in query order, and whether more match.
 
     Merges one status-index Query per status (never a Scan); each reads about `limit` items, so a
     page costs the same whatever the table's size.
     """
     # limit + 2: the page, one more to know whether a next page exists, one to close a tie group.
-    streams = [_status_tasks(status, query, after, limit + 2) for status in query.statuses]
+    streams = [_status_tasks(status, query, after, limit + 2, owner) for status in query.statuses]
     merged = heapq.merge(*streams, key=_order_key, reverse=query.descending)
     tasks = list(itertools.islice(merged, limit + 1))
     return tasks[:limit], len(tasks) > limit
 
+
+# Idempotency-Key records (IETF httpapi idempotency-key draft), in their own table.
+
+@dataclass(frozen=True)
+class IdempotencyAttempt:
+    """A key's record as found when claiming it failed: whose, for which body, and how far it got."""
+
+    fingerprint: str
+    state: str
+    response: str | None
+
+
+@functools.cache
+def _transactions() -> Connection:
+    """The connection for TransactWriteItems, with the same bounded retries and timeouts as the models."""
+    return Connection(region=settings.AWS_REGION, max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
+                      connect_timeout_seconds=settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS,
+                      read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT_SECONDS)
+
+
+@_store_errors
+def idempotency_claim(*, key: str, fingerprint: str, token: str, now: int) -> IdempotencyAttempt | None:
+    """Claims `key` for the request `token` in one conditional PutItem; returns None when claimed.
+
+    The key is free when it has no record, its record has expired (TTL deletes lazily) or its claim's
+    lease ran out unfinished (the claimer crashed). Otherwise returns the record found.
+    """
+    record = IdempotencyRecord(key, fingerprint=fingerprint, state="in_progress", token=token,
+                               lease_until=now + settings.IDEMPOTENCY_LEASE_SECONDS,
+                               expires_at=now + settings.IDEMPOTENCY_TTL_SECONDS)
+    free = (IdempotencyRecord.key.does_not_exist() | (IdempotencyRecord.expires_at < now)
+            | ((IdempotencyRecord.state == "in_progress") & (IdempotencyRecord.lease_until < now)))
+    for _ in range(3):
+        try:
+            record.save(condition=free)
+            return None
+        except PutError as error:
+            if not _condition_failed(error):
+                raise
+        try:
+            found = IdempotencyRecord.get(key, consistent_read=True)
+        except DoesNotExist:
+            continue  # expired and deleted in between: claim again
+        if found.token == token:
+            return None  # botocore retried our own PutItem, whose first attempt landed
+        return IdempotencyAttempt(fingerprint=found.fingerprint, state=found.state, response=found.response)
+    raise IdempotencyInFlight("The Idempotency-Key is contended; retry.", headers={"Retry-After": "1"})
+
+
+@_store_errors
+def task_insert_idempotent(*, task: Task, owner: str | None, key: str, token: str, response: str) -> Task:
+    """Writes the new task and completes the claim of `key` with `response` in one transaction.
+
+    Both happen or neither does, so a crash never leaves a task behind an unfinished claim (whose retry
+    would create it twice). Raises IdempotencyInFlight when the claim was taken over after its lease.
+    """
+    item = _new_item(task, owner, token)
+    complete = IdempotencyRecord(key)
+    try:
+        # ClientRequestToken makes DynamoDB itself treat a retried TransactWriteItems as the same one.
+        with TransactWrite(connection=_transactions(), client_request_token=token) as write:
+            write.save(item, condition=TaskModel.task_id.does_not_exist())
+            write.update(complete, actions=[IdempotencyRecord.state.set("complete"),
+                                            IdempotencyRecord.response.set(response)],
+                         condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
+    except TransactWriteError as error:
+        if error.cause_response_code != "TransactionCanceledException" or _transient(error):
+            raise
+        try:
+            found = IdempotencyRecord.get(key, consistent_read=True)
+        except DoesNotExist:
+            found = None
+        if found is None or found.token != token or found.state != "complete":
+            raise IdempotencyInFlight("Another request took over this Idempotency-Key; retry.",
+                                      headers={"Retry-After": "1"}) from None
+        # A retried transaction whose first attempt landed.
+    return _task(TaskModel.get(task.task_id, consistent_read=True))
+
+
+def idempotency_release(*, key: str, token: str) -> None:
+    """Gives up the unfinished claim of `key` held by `token` (after a failed create); best effort,
+    since the lease frees the key anyway."""
+    try:
+        IdempotencyRecord(key).delete(
+            condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
+    except (PynamoDBException, BotoCoreError):
+        pass

@@ -6,11 +6,11 @@ from tasks import repository
 from tasks.domain import Task, TaskQuery, now
 
 
-def task_create(*, title: str, description: str | None = None, status: str = "pending",
-                priority: str = "medium", due_date: str | None = None, tags: list[str] | None = None) -> Task:
-    """Creates a task with a new id; createdAt and updatedAt are now. Returns the stored task."""
+def task_new(*, title: str, description: str | None = None, status: str = "pending",
+             priority: str = "medium", due_date: str | None = None, tags: list[str] | None = None) -> Task:
+    """Returns a new, not yet stored task with a new id; createdAt and updatedAt are now."""
     created_at = now()
-    task = Task(
+    return Task(
         task_id=str(uuid.uuid4()),
         title=title,
         description=description,
@@ -22,28 +22,37 @@ def task_create(*, title: str, description: str | None = None, status: str = "pe
         tags=list(tags or []),
         version=1,
     )
-    return repository.task_insert(task=task)
 
 
-def task_get(*, task_id: str) -> Task:
-    """Returns the task. Raises TaskNotFound."""
-    return repository.task_fetch(task_id=task_id)
+def task_create(*, owner: str | None = None, **fields) -> Task:
+    """Creates a task (owned by `owner` when given). Returns the stored task."""
+    return repository.task_insert(task=task_new(**fields), owner=owner)
 
 
-def task_update(*, task_id: str, changes: dict[str, Any], versions: list[int] | None = None) -> Task:
+def task_get(*, task_id: str, owner: str | None = None) -> Task:
+    """Returns the task. Raises TaskNotFound, also when it belongs to another owner."""
+    return repository.task_fetch(task_id=task_id, owner=owner)
+
+
+def task_update(*, task_id: str, changes: dict[str, Any], versions: list[int] | None = None,
+                owner: str | None = None) -> Task:
     """Changes the given fields only and moves updatedAt; createdAt never changes.
 
     `versions` (from If-Match) guards the write. Returns the task as stored. Raises TaskNotFound or
     PreconditionFailed.
     """
-    return repository.task_change(task_id=task_id, changes=changes, updated_at=now(), versions=versions)
+    # The token lets a retried or late duplicate of this write recognise itself instead of applying twice.
+    return repository.task_change(task_id=task_id, changes=changes, updated_at=now(), versions=versions,
+                                  owner=owner, token=uuid.uuid4().hex)
 
 
-def task_delete(*, task_id: str, versions: list[int] | None = None) -> None:
+def task_delete(*, task_id: str, versions: list[int] | None = None, owner: str | None = None) -> None:
     """Deletes the task. Raises TaskNotFound or PreconditionFailed."""
-    repository.task_remove(task_id=task_id, versions=versions)
+    repository.task_remove(task_id=task_id, versions=versions, owner=owner)
 
 
-def task_list(*, query: TaskQuery, after: tuple[str, str] | None, limit: int) -> tuple[list[Task], bool]:
-    """Returns a page of tasks past `after` and whether another page follows."""
-    return repository.task_page(query=query, after=after, limit=limit)
+def task_list(*, query: TaskQuery, after: tuple[str, str] | None, limit: int,
+              owner: str | None = None) -> tuple[list[Task], bool]:
+    """Returns a page of the owner's tasks (unowned ones without an owner) past `after`, and whether
+    another page follows."""
+    return repository.task_page(query=query, after=after, limit=limit, owner=owner)

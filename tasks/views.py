@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from taskapi.schema import PROBLEM_RESPONSES
-from tasks import services
+from tasks import idempotency, services
+from tasks.authentication import IdentityRequired, owner_of
 from tasks.domain import Task, TaskQuery
 from tasks.pagination import cursor_decode, cursor_encode, next_link
 from tasks.serializers import (
@@ -34,6 +35,10 @@ _IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEAD
 _IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
                                   description="Answer 304 if the task still has this ETag.")
 _TASK_ID = OpenApiParameter("taskId", OpenApiTypes.UUID, OpenApiParameter.PATH)
+_IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+    description="Makes retries safe: the same key and body within 24 h replay the first response; "
+                "another body gives 422, a retry while the first is running 409.")
 
 
 def task_etag(task: Task) -> str:
@@ -54,7 +59,8 @@ def if_match_versions(request: Request) -> list[int] | None:
 
 
 def _errors(codes: tuple[int, ...]) -> dict:
-    return {code: PROBLEM_RESPONSES[code] for code in codes}
+    # Every task operation may also answer 401 (identity required) and 503 (DynamoDB unavailable).
+    return {code: PROBLEM_RESPONSES[code] for code in (*codes, 401, 503)}
 
 
 @extend_schema_view(
@@ -66,8 +72,8 @@ def _errors(codes: tuple[int, ...]) -> dict:
     create=extend_schema(
         summary="Create a task",
         request=TaskWriteSerializer,
-        parameters=[_ETAG, _LOCATION],
-        responses={201: TaskSerializer, **_errors((400, 413, 415))},
+        parameters=[_IDEMPOTENCY_KEY, _ETAG, _LOCATION],
+        responses={201: TaskSerializer, **_errors((400, 409, 413, 415, 422))},
     ),
     retrieve=extend_schema(
         summary="Get a task",
@@ -97,6 +103,7 @@ def _errors(codes: tuple[int, ...]) -> dict:
 class TaskViewSet(viewsets.GenericViewSet):
     """Tasks: create, read, update the fields sent, delete, and list newest first."""
 
+    permission_classes = [IdentityRequired]
     lookup_field = "taskId"
     lookup_value_regex = UUID_PATTERN
     serializer_class = TaskWriteSerializer
@@ -119,7 +126,7 @@ class TaskViewSet(viewsets.GenericViewSet):
             raise ValidationError(errors)
 
     def get_object(self) -> Task:
-        return services.task_get(task_id=self._task_id())
+        return services.task_get(task_id=self._task_id(), owner=owner_of(self.request))
 
     def _task_id(self) -> str:
         return self.kwargs[self.lookup_field].lower()
@@ -141,7 +148,7 @@ class TaskViewSet(viewsets.GenericViewSet):
             descending=values["order"] == "desc",
         )
         after = cursor_decode(values["cursor"], filters=filters) if "cursor" in values else None
-        tasks, more = services.task_list(query=query, after=after, limit=values["limit"])
+        tasks, more = services.task_list(query=query, after=after, limit=values["limit"], owner=owner_of(request))
         next_url = None
         if more:
             cursor = cursor_encode(last=tasks[-1], filters=filters)
@@ -151,12 +158,29 @@ class TaskViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = TaskWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        task = services.task_create(**data.validated_data)
-        location = request.build_absolute_uri(reverse("task-detail", kwargs={"taskId": task.task_id}))
-        return self._task_response(task, http.HTTP_201_CREATED, Location=location)
+        key = idempotency.key_parse(request.headers.get(idempotency.HEADER))
+        if key is not None:
+            return self._create_once(request, key, data.validated_data)
+        task = services.task_create(owner=owner_of(request), **data.validated_data)
+        return self._task_response(task, http.HTTP_201_CREATED, Location=self._location(request, task))
+
+    def _location(self, request: Request, task: Task) -> str:
+        return request.build_absolute_uri(reverse("task-detail", kwargs={"taskId": task.task_id}))
+
+    def _create_once(self, request: Request, key: str, fields: dict) -> Response:
+        """POST with an Idempotency-Key: the first response, stored with the task, answers every retry."""
+
+        def respond(task: Task) -> idempotency.StoredResponse:
+            headers = {"ETag": task_etag(task), "Location": self._location(request, task)}
+            return idempotency.StoredResponse(status=http.HTTP_201_CREATED, headers=headers,
+                                              body=dict(TaskSerializer(task).data))
+
+        stored = idempotency.task_create_once(key=key, payload_fingerprint=idempotency.fingerprint(request.data),
+                                              owner=owner_of(request), respond=respond, fields=fields)
+        return Response(stored.body, status=stored.status, headers=stored.headers)
 
     def retrieve(self, request: Request, taskId: str) -> Response:
-        task = services.task_get(task_id=self._task_id())
+        task = services.task_get(task_id=self._task_id(), owner=owner_of(request))
         etag = task_etag(task)
         given = parse_etags(request.headers.get("If-None-Match", ""))
         # If-None-Match compares weakly: W/"3" matches "3".
@@ -168,7 +192,7 @@ class TaskViewSet(viewsets.GenericViewSet):
         data = TaskWriteSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         task = services.task_update(task_id=self._task_id(), changes=data.validated_data,
-                                    versions=if_match_versions(request))
+                                    versions=if_match_versions(request), owner=owner_of(request))
         return self._task_response(task)
 
     def partial_update(self, request: Request, taskId: str) -> Response:
@@ -176,5 +200,5 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     def destroy(self, request: Request, taskId: str) -> Response:
         task_id = self._task_id()
-        services.task_delete(task_id=task_id, versions=if_match_versions(request))
+        services.task_delete(task_id=task_id, versions=if_match_versions(request), owner=owner_of(request))
         return Response({"taskId": task_id, "deleted": True})

@@ -20,6 +20,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from ops import aws
 
     aws.table_delete(os.environ["TASKS_TABLE"])
+    aws.table_delete(os.environ["IDEMPOTENCY_TABLE"])
     emulator = getattr(config, "_taskapi_emulator", None)
     if emulator is not None:
         emulator.stop()

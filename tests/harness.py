@@ -63,6 +63,7 @@ def configure_environment() -> Emulator | None:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
     os.environ.setdefault("AWS_REGION", "us-east-1")
     os.environ["TASKS_TABLE"] = f"taskapi-test-{uuid.uuid4().hex[:10]}"
+    os.environ["IDEMPOTENCY_TABLE"] = f"{os.environ['TASKS_TABLE']}-idempotency"
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
         return None
     emulator = Emulator()

@@ -4,7 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import tasks_table
+from ops.specs import idempotency_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -26,7 +26,11 @@ class Command(BaseCommand):
                 request = spec.create_request()
                 request["TableName"] = name
                 aws.table_create(request)
+            if current is not None:
+                self._indexes(name, current, spec.create_request(), dry_run=dry_run)
             self._pitr(name, dry_run=dry_run)
+            if table is None:
+                self._idempotency(dry_run=dry_run)
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
 
@@ -53,3 +57,32 @@ class Command(BaseCommand):
                 aws.table_pitr_enable(name)
         except aws.Unsupported:
             self.stdout.write(f"point-in-time recovery on {name}: skipped (this endpoint does not support it)")
+
+    def _indexes(self, name: str, current: dict, desired: dict, *, dry_run: bool) -> None:
+        """Adds the GSIs an existing table lacks (owner-status-index on tables from before it), one at a time."""
+        have = {index["IndexName"] for index in current.get("GlobalSecondaryIndexes", [])}
+        for index in desired["GlobalSecondaryIndexes"]:
+            if index["IndexName"] in have:
+                continue
+            self.stdout.write(f"index {index['IndexName']} on {name}: add")
+            if not dry_run:
+                keys = {key["AttributeName"] for key in index["KeySchema"]}
+                attributes = [a for a in desired["AttributeDefinitions"] if a["AttributeName"] in keys]
+                aws.table_index_add(name, index=index, attributes=attributes)
+
+    def _idempotency(self, *, dry_run: bool) -> None:
+        """The Idempotency-Key table, with TTL on its expiry attribute."""
+        spec = idempotency_table()
+        exists = aws.table_describe(spec.name) is not None
+        self.stdout.write(f"table {spec.name}: {'unchanged' if exists else 'create'}")
+        if not exists and not dry_run:
+            aws.table_create(spec.create_request())
+        try:
+            if exists and aws.table_ttl_attribute(spec.name) == spec.ttl_attribute:
+                self.stdout.write(f"time to live on {spec.name}.{spec.ttl_attribute}: unchanged")
+                return
+            self.stdout.write(f"time to live on {spec.name}.{spec.ttl_attribute}: enable")
+            if not dry_run:
+                aws.table_ttl_enable(spec.name, spec.ttl_attribute)
+        except aws.Unsupported:
+            self.stdout.write(f"time to live on {spec.name}: skipped (this endpoint does not support it)")
