@@ -75,6 +75,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         headers = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait:
             headers["Retry-After"] = str(int(exc.wait))
+        if getattr(exc, "auth_header", None):  # 401 must say how to authenticate (DRF sets it on the exception)
+            headers["WWW-Authenticate"] = exc.auth_header
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(problem_body(status, detail=str(detail)), status=status, headers=headers)
