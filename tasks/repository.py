@@ -227,14 +227,12 @@ def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, 
             lower = max(lower, after[0]) if lower else after[0]
     # An owner's tasks come from the sparse owner-status-index; unowned ones from status-index.
     index = TaskModel.status_index if owner is None else TaskModel.owner_status_index
-    # Through the class: an index instance's attribute access reads item data, not the attribute.
-    created_at = type(index).created_at
     if lower and upper:
-        range_condition = created_at.between(lower, upper)
+        range_condition = TaskModel.created_at.between(lower, upper)
     elif lower:
-        range_condition = created_at >= lower
+        range_condition = TaskModel.created_at >= lower
     elif upper:
-        range_condition = created_at <= upper
+        range_condition = TaskModel.created_at <= upper
     else:
         range_condition = None
 

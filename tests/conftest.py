@@ -1,19 +1,21 @@
-"""Session set-up shared by every suite: emulator, Django, and a table created for this run."""
+"""Session set-up shared by every suite: emulator, Django, and a table created for this run.
+
+This runs at import, before any other conftest, because those import Django modules.
+"""
 import io
+import json
+import logging
 import os
 
+import django
 import pytest
+from django.core.management import call_command
 
 from tests import harness
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config._taskapi_emulator = harness.configure_environment()
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("create_table", wait=15, stdout=io.StringIO())
+_EMULATOR = harness.configure_environment()
+django.setup()
+call_command("create_table", wait=15, stdout=io.StringIO())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -21,9 +23,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     aws.table_delete(os.environ["TASKS_TABLE"])
     aws.table_delete(os.environ["IDEMPOTENCY_TABLE"])
-    emulator = getattr(config, "_taskapi_emulator", None)
-    if emulator is not None:
-        emulator.stop()
+    if _EMULATOR is not None:
+        _EMULATOR.stop()
 
 
 @pytest.fixture
@@ -32,3 +33,24 @@ def table() -> str:
     name = os.environ["TASKS_TABLE"]
     harness.table_clear(name)
     return name
+
+
+@pytest.fixture
+def log_lines():
+    """Captures log records as the app formats them (JSON, with request ids); call it to read and reset."""
+    from taskapi.logs import JsonFormatter, RequestContextFilter
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    logging.getLogger().addHandler(handler)
+
+    def read() -> list[dict]:
+        lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+        buffer.seek(0)
+        buffer.truncate()
+        return lines
+
+    yield read
+    logging.getLogger().removeHandler(handler)
