@@ -3,6 +3,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -66,7 +67,9 @@ class IdentityRequired(BasePermission):
     message = "This API needs an identity from API Gateway (Cognito, IAM or an API key)."
 
     def has_permission(self, request: Request, view) -> bool:
-        return not settings.TASKS_REQUIRE_IDENTITY or isinstance(request.user, Caller)
+        if settings.TASKS_REQUIRE_IDENTITY and not isinstance(request.user, Caller):
+            raise NotAuthenticated(self.message)  # DRF would otherwise answer with its generic wording
+        return True
 
 
 def owner_of(request: Request) -> str | None:
