@@ -41,8 +41,15 @@ def _task(item: TaskModel) -> Task:
     )
 
 
+def _error_code(error: Exception) -> str | None:
+    """DynamoDB's error code behind a PynamoDB error; None for timeouts and dropped connections (whose
+    botocore exceptions carry no response, which PynamoDB's own cause_response_code trips over)."""
+    cause = getattr(error, "cause", None)
+    return cause.response.get("Error", {}).get("Code") if isinstance(cause, ClientError) else None
+
+
 def _condition_failed(error: Exception) -> bool:
-    return getattr(error, "cause_response_code", None) == "ConditionalCheckFailedException"
+    return _error_code(error) == "ConditionalCheckFailedException"
 
 
 # DynamoDB answers that mean "try again later": throttling, capacity and its own 5xx errors.
@@ -82,7 +89,8 @@ def _store_errors(function):
         except (PynamoDBException, BotoCoreError) as error:
             if _transient(error):
                 raise StoreUnavailable(
-                    "The task store is unavailable; nothing was changed by this request. Try again later.",
+                    "The task store is unavailable or did not answer in time; try again after Retry-After "
+                    "(send an Idempotency-Key with POST to retry creates safely).",
                     headers={"Retry-After": str(settings.UNAVAILABLE_RETRY_AFTER_SECONDS)},
                 ) from error
             raise
@@ -339,7 +347,7 @@ def task_insert_idempotent(*, task: Task, owner: str | None, key: str, token: st
                                             IdempotencyRecord.response.set(response)],
                          condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
     except TransactWriteError as error:
-        if error.cause_response_code != "TransactionCanceledException" or _transient(error):
+        if _error_code(error) != "TransactionCanceledException" or _transient(error):
             raise
         try:
             found = IdempotencyRecord.get(key, consistent_read=True)
