@@ -30,9 +30,12 @@ _ERRORS = {
 class FaultProxy:
     """A threaded HTTP proxy to `upstream`; `schedule()` queues the faults the next matching requests get."""
 
-    def __init__(self, upstream: str, *, slow_seconds: float = 1.5) -> None:
+    def __init__(self, upstream: str, *, slow_seconds: float = 1.5, serialize: bool = False) -> None:
         self.upstream = urlsplit(upstream)
         self.slow_seconds = slow_seconds
+        # moto applies concurrent writes to one item without a lock (lost updates, racing conditions);
+        # DynamoDB applies each item write atomically. One call at a time restores that guarantee.
+        self._serial = threading.Lock() if serialize else None
         self._lock = threading.Lock()
         self._plan: collections.deque[str] = collections.deque()
         self._operations: set[str] | None = None
@@ -119,6 +122,12 @@ class FaultProxy:
                 self._idle.notify_all()
 
     def _forward(self, request: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict, bytes]:
+        if self._serial is None:
+            return self._send_upstream(request, body)
+        with self._serial:
+            return self._send_upstream(request, body)
+
+    def _send_upstream(self, request: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict, bytes]:
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)
         try:
             headers = {name: value for name, value in request.headers.items() if name.lower() != "host"}
