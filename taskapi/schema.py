@@ -37,3 +37,35 @@ def strip_trailing_slashes(result: dict, **kwargs) -> dict:
     """drf-spectacular hook: documents /tasks and /tasks/{taskId}; both also answer with a slash."""
     result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
     return result
+
+
+_TEXT = "^[^\\u0000]*$"
+_TEXT_WITH_CONTENT = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def problem_media_types(result: dict, **kwargs) -> dict:
+    """drf-spectacular hook: the schema says what the code enforces. Error responses are
+    application/problem+json (what the renderer sends); bodies state the serializers' extra rules."""
+    for item in result["paths"].values():
+        for method, operation in item.items():
+            if method in {"put", "patch"} and "requestBody" in operation:
+                operation["requestBody"]["required"] = True  # an update without a body is refused
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content["application/problem+json"] = content.pop("application/json")
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query" and parameter["name"] in {"tag", "cursor"}:
+                    parameter["schema"]["pattern"] = _TEXT_WITH_CONTENT if parameter["name"] == "tag" else _TEXT
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if name in {"TaskWriteRequest", "PatchedTaskWriteRequest"}:
+            component["additionalProperties"] = False
+            properties = component["properties"]
+            properties["tags"]["uniqueItems"] = True
+            # DRF refuses NUL in any text, and a title of only whitespace (it trims before checking).
+            properties["title"]["pattern"] = _TEXT_WITH_CONTENT
+            properties["description"]["pattern"] = _TEXT
+            properties["tags"]["items"]["pattern"] = _TEXT_WITH_CONTENT
+        if name == "PatchedTaskWriteRequest":
+            component["minProperties"] = 1  # an empty update is refused
+    return result

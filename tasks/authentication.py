@@ -2,7 +2,6 @@
 from dataclasses import dataclass
 
 from django.conf import settings
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import BasePermission
@@ -77,14 +76,3 @@ def owner_of(request: Request) -> str | None:
     """Returns the caller's owner id, None for an anonymous caller (demo mode)."""
     return request.user.owner if isinstance(request.user, Caller) else None
 
-
-class ApiGatewayIdentityScheme(OpenApiAuthenticationExtension):
-    """OpenAPI: the identity is checked by API Gateway's authorizer before the request reaches the app."""
-
-    target_class = ApiGatewayIdentityAuthentication
-    name = "apiGateway"
-
-    def get_security_definition(self, auto_schema) -> dict:
-        return {"type": "http", "scheme": "bearer",
-                "description": "Checked by API Gateway (Cognito JWT, IAM SigV4 or an API key); optional in demo "
-                               "mode, required when TASKS_REQUIRE_IDENTITY is on."}

@@ -37,7 +37,8 @@ class TaskQuery:
 def timestamp(moment: datetime) -> str:
     """Returns `moment` as fixed-width UTC RFC 3339 with milliseconds, so string order is time order."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # %Y does not pad years before 1000 on glibc; four digits keep string order equal to time order.
+    return f"{moment.year:04d}-" + moment.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def now() -> str:

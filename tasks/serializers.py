@@ -1,14 +1,17 @@
 """The JSON contract: task input, task output and listing query parameters."""
+import re
 from collections.abc import Mapping
 from datetime import datetime
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from tasks.domain import PRIORITIES, STATUSES, timestamp
 
 READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "version")
+# RFC 3339 section 5.6 date-time: a full date, a time with seconds, a zone (Z or an offset).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -20,15 +23,14 @@ class RFC3339Field(serializers.Field):
     }
 
     def to_internal_value(self, data) -> str:
-        if not isinstance(data, str) or "T" not in data.upper():
+        if not isinstance(data, str) or not _RFC3339.fullmatch(data):
             self.fail("invalid")
         try:
-            moment = datetime.fromisoformat(data)
-        except ValueError:
+            # Python parses at most microseconds; finer digits only matter below the millisecond we keep.
+            moment = datetime.fromisoformat(re.sub(r"(\.\d{6})\d+", r"\1", data.upper()))
+            return timestamp(moment)
+        except (ValueError, OverflowError):  # e.g. month 13, or year 1 with an offset that leaves year 1
             self.fail("invalid")
-        if moment.tzinfo is None:
-            self.fail("invalid")
-        return timestamp(moment)
 
     def to_representation(self, value):
         return value
@@ -101,6 +103,7 @@ class TaskDeletedSerializer(serializers.Serializer):
     deleted = serializers.BooleanField(read_only=True)
 
 
+@extend_schema_serializer(many=False)  # the list action returns one page object, not an array of them
 class TaskPageSerializer(serializers.Serializer):
     results = TaskSerializer(many=True, read_only=True)
     next = serializers.URLField(read_only=True, allow_null=True,

@@ -36,7 +36,7 @@ _IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiPara
                                   description="Answer 304 if the task still has this ETag.")
 _TASK_ID = OpenApiParameter("taskId", OpenApiTypes.UUID, OpenApiParameter.PATH)
 _IDEMPOTENCY_KEY = OpenApiParameter(
-    idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+    idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=idempotency.KEY_PATTERN,
     description="Makes retries safe: the same key and body within 24 h replay the first response; "
                 "another body gives 422, a retry while the first is running 409.")
 
