@@ -152,8 +152,11 @@ def log_groups_teardown_plan(*, desired: list[LogGroupSpec], current: dict[str, 
     steps = []
     for spec in desired:
         group = current.get(spec.name)
-        if group is not None and group.get("retentionInDays") == spec.retention_days:
+        if group is None or not group.get("retentionInDays"):
+            steps.append(Step("log retention", spec.name, ABSENT))
+        elif group["retentionInDays"] == spec.retention_days:
             steps.append(Step("log retention", spec.name, DELETE, "the log group and its logs are kept", data=spec))
         else:
-            steps.append(Step("log retention", spec.name, ABSENT))
+            note = f"{group['retentionInDays']} days, not set by setup_monitoring"
+            steps.append(Step("log retention", spec.name, UNCHANGED, note))
     return steps
