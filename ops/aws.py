@@ -122,6 +122,12 @@ def alarms_describe(names: list[str]) -> dict[str, dict]:
     return {alarm["AlarmName"]: alarm for alarm in alarms}
 
 
+def alarms_with_prefix(prefix: str) -> dict[str, dict]:
+    """Returns the metric alarms whose names start with `prefix`, by name."""
+    alarms = _pages("cloudwatch", "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
+    return {alarm["AlarmName"]: alarm for alarm in alarms}
+
+
 def alarm_put(request: dict) -> None:
     """Creates or replaces a metric alarm (PutMetricAlarm overwrites the whole definition)."""
     _call("cloudwatch", "put_metric_alarm", **request)
@@ -231,9 +237,3 @@ def rest_api_ids(name: str) -> list[str]:
     """Returns the ids of the REST APIs with this name (normally one, or none before the first deploy)."""
     apis = _pages("apigateway", "get_rest_apis", "items", token="position", limit=500)
     return [api["id"] for api in apis if api.get("name") == name]
-
-
-def alarms_with_prefix(prefix: str) -> dict[str, dict]:
-    """Returns the metric alarms whose names start with `prefix`, by name."""
-    alarms = _pages("cloudwatch", "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
-    return {alarm["AlarmName"]: alarm for alarm in alarms}

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
 from ops.monitoring import step_apply
-from ops.plans import PENDING, Step
+from ops.plans import PENDING, SKIP, Step
 from ops.stages import Stage, StageNotFound, stage_default, stage_load
 
 _EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+\.[^@\s,]+$")
@@ -30,7 +30,8 @@ class MonitoringCommand(BaseCommand):
             if target.region != settings.AWS_REGION:
                 raise CommandError(f"stage {target.name} is deployed in {target.region} but AWS_REGION is "
                                    f"{settings.AWS_REGION}; set AWS_REGION={target.region}")
-            steps = self.plan(target, **options)
+            planned = self.plan(target, **options)
+            steps = [step for step in planned if step.action != SKIP]
             for step in steps:
                 self.stdout.write(str(step))
             pending = [step.name for step in steps if "pending confirmation" in step.note]
@@ -39,6 +40,9 @@ class MonitoringCommand(BaseCommand):
                     if step_apply(step) in {PENDING, "pending confirmation"}:
                         pending.append(step.name)
             self.stdout.write(self._summary(steps, dry_run=dry_run))
+            for step in planned:
+                if step.action == SKIP:
+                    self.stdout.write(f"skipped {step.kind} {step.name}: {step.note}")
             if pending:
                 self.stdout.write(f"awaiting confirmation (each address must click the link SNS emailed): "
                                   f"{', '.join(pending)}")
@@ -46,7 +50,8 @@ class MonitoringCommand(BaseCommand):
             raise CommandError(str(error)) from None
         except ClientError as error:
             detail = error.response.get("Error", {})
-            raise CommandError(f"{error.operation_name} failed: {detail.get('Code')}: {detail.get('Message')}") from None
+            reason = f"{detail.get('Code')}: {detail.get('Message')}"
+            raise CommandError(f"{error.operation_name} failed: {reason}") from None
 
     @staticmethod
     def _summary(steps: list[Step], *, dry_run: bool) -> str:

@@ -36,7 +36,7 @@ def _matches(desired: Any, current: Any) -> bool:
         )
     if isinstance(desired, list):
         return (isinstance(current, list) and len(desired) == len(current)
-                and all(_matches(want, have) for want, have in zip(desired, current)))
+                and all(_matches(want, have) for want, have in zip(desired, current, strict=True)))
     if isinstance(desired, float) or isinstance(current, float):
         return isinstance(current, int | float) and math.isclose(desired, current, rel_tol=1e-9)
     return desired == current
@@ -114,10 +114,14 @@ def log_groups_plan(*, desired: list[LogGroupSpec], current: dict[str, dict | No
 
 
 def api_log_group_skipped(*, api_name: str, api_ids: list[str]) -> list[Step]:
-    """Returns the line saying why the API's execution log group is left alone, when it is; else nothing."""
+    """Returns a skip step saying why the API's execution log group is left alone, when it is; else nothing.
+
+    Commands print it after the plan: it is not a change, and not a resource that exists.
+    """
     if len(api_ids) == 1:
         return []
-    why = "no REST API of that name: deploy first" if not api_ids else f"{len(api_ids)} REST APIs share that name"
+    why = ("the API is not deployed yet; run again after deploying" if not api_ids
+           else f"{len(api_ids)} REST APIs share that name")
     return [Step("log retention", f"API-Gateway-Execution-Logs_<id of {api_name}>", SKIP, why)]
 
 

@@ -109,7 +109,8 @@ class AlarmSpec:
             return request
         request["Metrics"] = [
             {"Id": "result", "Expression": self.expression, "Label": self.label, "ReturnData": True},
-            *({"Id": query_id, "MetricStat": metric.metric_stat(), "ReturnData": False} for query_id, metric in self.inputs),
+            *({"Id": query_id, "MetricStat": metric.metric_stat(), "ReturnData": False}
+              for query_id, metric in self.inputs),
         ]
         return request
 
@@ -134,7 +135,8 @@ def _table_indexes() -> list[str]:
 def _throttle_inputs(stage: Stage) -> tuple[tuple[str, Metric], ...]:
     # ThrottledRequests is only published per Operation; the throttle events cover every request on the
     # table and, with GlobalSecondaryIndexName, on each index.
-    inputs = [("tableReads", _table(stage, "ReadThrottleEvents")), ("tableWrites", _table(stage, "WriteThrottleEvents"))]
+    inputs = [("tableReads", _table(stage, "ReadThrottleEvents")),
+              ("tableWrites", _table(stage, "WriteThrottleEvents"))]
     for number, index in enumerate(_table_indexes(), start=1):
         inputs += [(f"index{number}Reads", _table(stage, "ReadThrottleEvents", index)),
                    (f"index{number}Writes", _table(stage, "WriteThrottleEvents", index))]
@@ -211,7 +213,8 @@ _ENDPOINT = "${PROP('Dim.Endpoint')}"  # a dynamic label: each SEARCH result is 
 
 def _app_search(stage: Stage, metric: str, stat: str) -> str:
     # One line per endpoint: SEARCH finds every Endpoint value the app has published for this stage.
-    return f"SEARCH('{{{APP_NAMESPACE},Endpoint,Stage}} Stage=\"{stage.name}\" MetricName=\"{metric}\"', '{stat}', {PERIOD})"
+    query = f'{{{APP_NAMESPACE},Endpoint,Stage}} Stage="{stage.name}" MetricName="{metric}"'
+    return f"SEARCH('{query}', '{stat}', {PERIOD})"
 
 
 def dashboard(stage: Stage) -> dict:

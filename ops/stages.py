@@ -61,7 +61,8 @@ def _stages_read(path: Path) -> dict | None:
 def _stage_config(stages: dict, name: str, seen: tuple[str, ...] = ()) -> dict:
     config = stages.get(name)
     if not isinstance(config, dict) or name in seen:
-        raise StageNotFound(f"stage {name!r} is not defined in zappa_settings.json (stages: {', '.join(sorted(stages))})")
+        known = ", ".join(sorted(stages))
+        raise StageNotFound(f"stage {name!r} is not defined in zappa_settings.json (stages: {known})")
     parent = config.get("extends")  # Zappa's stage inheritance
     if parent is None:
         return config

@@ -2,6 +2,12 @@
 NAMESPACE = "TaskApi"
 DIMENSIONS = ("Stage", "Endpoint")
 UNITS = {"RequestCount": "Count", "4xx": "Count", "5xx": "Count", "LatencyMs": "Milliseconds"}
+# The same for every request, so built once.
+_DIRECTIVES = [{
+    "Namespace": NAMESPACE,
+    "Dimensions": [list(DIMENSIONS)],
+    "Metrics": [{"Name": name, "Unit": unit} for name, unit in UNITS.items()],
+}]
 
 
 def request_metrics(*, stage: str, endpoint: str, status: int, latency_ms: float, timestamp_ms: int) -> dict:
@@ -10,14 +16,7 @@ def request_metrics(*, stage: str, endpoint: str, status: int, latency_ms: float
     The `_aws` block declares the metrics and dimensions; each of them is a member of the same line.
     """
     return {
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [list(DIMENSIONS)],
-                "Metrics": [{"Name": name, "Unit": unit} for name, unit in UNITS.items()],
-            }],
-        },
+        "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": _DIRECTIVES},
         "Stage": stage,
         "Endpoint": endpoint,
         "RequestCount": 1,

@@ -69,7 +69,8 @@ def expected_alarms(stage: str) -> list[dict]:
          "AlarmDescription": f"DynamoDB throttled requests on tasks-of-{stage} or its indexes.",
          "Metrics": [
              {"Id": "result", "Label": "Throttle events", "ReturnData": True,
-              "Expression": "FILL(tableReads, 0) + FILL(tableWrites, 0) + FILL(index1Reads, 0) + FILL(index1Writes, 0)"},
+              "Expression": "FILL(tableReads, 0) + FILL(tableWrites, 0) + FILL(index1Reads, 0) + "
+                            "FILL(index1Writes, 0)"},
              {"Id": "tableReads", "MetricStat": throttle_metric(stage, "ReadThrottleEvents"), "ReturnData": False},
              {"Id": "tableWrites", "MetricStat": throttle_metric(stage, "WriteThrottleEvents"), "ReturnData": False},
              {"Id": "index1Reads", "MetricStat": throttle_metric(stage, "ReadThrottleEvents", "status-index"),
@@ -147,14 +148,15 @@ def test_setup_monitoring_prints_its_plan_then_a_second_run_plans_only_unchanged
         f"alarm {stage}-task-api-slo-5xx-rate: create",
         f"dashboard {stage}-task-api: create",
         f"log retention /aws/lambda/taskapi-{stage}: create (30 days; creates the log group)",
-        f"log retention API-Gateway-Execution-Logs_<id of taskapi-{stage}>: skip (no REST API of that name: deploy first)",
-        "11 create, 1 skip: applied",
+        "11 create: applied",
+        f"skipped log retention API-Gateway-Execution-Logs_<id of taskapi-{stage}>: "
+        "the API is not deployed yet; run again after deploying",
     ]
     second = run("setup_monitoring", stage=stage, email=["ops@example.com", "dev@example.com"])
     assert second == [line.replace(": create (SNS emails a confirmation link)", ": unchanged")
                       .replace(": create (30 days; creates the log group)", ": unchanged (30 days)")
                       .replace(": create", ": unchanged")
-                      for line in first[:-1]] + ["11 unchanged, 1 skip: nothing to change"]
+                      for line in first[:-2]] + ["11 unchanged: nothing to change", first[-1]]
     assert subscriptions(stage) == [("email", "dev@example.com"), ("email", "ops@example.com")]
 
 
@@ -244,7 +246,7 @@ def test_an_alarm_changed_by_hand_is_updated_back(stage):
 
 def test_dry_run_prints_the_plan_and_writes_nothing(stage):
     lines = run("setup_monitoring", stage=stage, email=["ops@example.com"], dry_run=True)
-    assert lines[-1] == "10 create, 1 skip: dry run, nothing changed"
+    assert lines[-2] == "10 create: dry run, nothing changed"
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{stage}-")["MetricAlarms"] == []
     assert client("cloudwatch").list_dashboards(DashboardNamePrefix=f"{stage}-")["DashboardEntries"] == []
     assert all(not topic["TopicArn"].endswith(f":{stage}-task-api-alerts")

@@ -37,8 +37,9 @@ def described(request: dict) -> dict:
 
 
 def test_topic_is_created_when_missing_and_unchanged_when_there():
-    assert lines(topic_plan(name="dev-task-api-alerts", arn=TOPIC, exists=False)) == ["topic dev-task-api-alerts: create"]
-    assert lines(topic_plan(name="dev-task-api-alerts", arn=TOPIC, exists=True)) == ["topic dev-task-api-alerts: unchanged"]
+    name = "dev-task-api-alerts"
+    assert lines(topic_plan(name=name, arn=TOPIC, exists=False)) == ["topic dev-task-api-alerts: create"]
+    assert lines(topic_plan(name=name, arn=TOPIC, exists=True)) == ["topic dev-task-api-alerts: unchanged"]
 
 
 def test_each_address_is_subscribed_once_and_pending_ones_are_reported():
@@ -97,7 +98,9 @@ def test_dashboard_is_created_replaced_or_left_alone():
     ]
     edited = copy.deepcopy(body)
     edited["widgets"].pop()
-    assert lines(dashboard_plan(name="dev-task-api", desired=body, current=edited)) == ["dashboard dev-task-api: update"]
+    assert lines(dashboard_plan(name="dev-task-api", desired=body, current=edited)) == [
+        "dashboard dev-task-api: update"
+    ]
 
 
 def test_log_retention_is_set_on_new_and_existing_groups():
@@ -119,7 +122,8 @@ def test_log_retention_is_set_on_new_and_existing_groups():
 
 def test_the_api_log_group_is_skipped_with_a_reason_until_exactly_one_api_has_the_name():
     assert lines(api_log_group_skipped(api_name="taskapi-dev", api_ids=[])) == [
-        "log retention API-Gateway-Execution-Logs_<id of taskapi-dev>: skip (no REST API of that name: deploy first)"
+        "log retention API-Gateway-Execution-Logs_<id of taskapi-dev>: skip "
+        "(the API is not deployed yet; run again after deploying)"
     ]
     assert lines(api_log_group_skipped(api_name="taskapi-dev", api_ids=["a", "b"])) == [
         "log retention API-Gateway-Execution-Logs_<id of taskapi-dev>: skip (2 REST APIs share that name)"
@@ -147,10 +151,11 @@ def test_teardown_deletes_what_exists_including_alarms_left_from_older_specs():
     ]
     assert [step.data for step in steps] == [f"{TOPIC}:1111", None, TOPIC]
     desired = specs.log_groups(STAGE, api_id=None)
-    assert lines(log_groups_teardown_plan(desired=desired, current={"/aws/lambda/taskapi-dev": {"retentionInDays": 30}})) == [
+    group = "/aws/lambda/taskapi-dev"
+    assert lines(log_groups_teardown_plan(desired=desired, current={group: {"retentionInDays": 30}})) == [
         "log retention /aws/lambda/taskapi-dev: delete (the log group and its logs are kept)"
     ]
-    assert lines(log_groups_teardown_plan(desired=desired, current={"/aws/lambda/taskapi-dev": {"retentionInDays": 90}})) == [
+    assert lines(log_groups_teardown_plan(desired=desired, current={group: {"retentionInDays": 90}})) == [
         "log retention /aws/lambda/taskapi-dev: unchanged (90 days, not set by setup_monitoring)"
     ]
     assert lines(log_groups_teardown_plan(desired=desired, current={"/aws/lambda/taskapi-dev": None})) == [

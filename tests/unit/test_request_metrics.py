@@ -70,7 +70,7 @@ def test_on_lambda_the_access_line_carries_the_api_gateway_lambda_and_xray_ids(t
     assert (created["statusCode"], fetched["statusCode"]) == (201, 200)
     lines = access_lines()
     assert [(line["route"], line["status"]) for line in lines] == [("POST /tasks", 201), ("GET /tasks/{taskId}", 200)]
-    for line, response in zip(lines, (created, fetched)):
+    for line, response in zip(lines, (created, fetched), strict=True):
         assert line["apigw_request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
         assert line["lambda_request_id"] == "3e1b6a2f-1111-4c4c-8b8b-0123456789ab"
         assert line["xray_trace_id"] == "1-67891233-abcdef012345678912345678"
