@@ -12,7 +12,11 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from ops.specs import TableSpec
+
 ACCOUNT = "123456789012"  # moto's account
+# The table's indexes (status-index, and any later one): throttles on each of them are watched.
+INDEXES = [index["IndexName"] for index in TableSpec(name="t").create_request()["GlobalSecondaryIndexes"]]
 
 
 def client(service: str):
@@ -63,20 +67,20 @@ def expected_alarms(stage: str) -> list[dict]:
     common = {"ActionsEnabled": True, "AlarmActions": [topic], "OKActions": [topic], "InsufficientDataActions": [],
               "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}
     api_dimensions = [{"Name": "ApiName", "Value": f"taskapi-{stage}"}, {"Name": "Stage", "Value": stage}]
+    index_ids = [(f"index{n}Reads", f"index{n}Writes", index) for n, index in enumerate(INDEXES, start=1)]
     return [
         {**common, "AlarmName": f"{stage}-task-api-db-throttling", "Threshold": 0.0,
          "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "Dimensions": [],
          "AlarmDescription": f"DynamoDB throttled requests on tasks-of-{stage} or its indexes.",
          "Metrics": [
              {"Id": "result", "Label": "Throttle events", "ReturnData": True,
-              "Expression": "FILL(tableReads, 0) + FILL(tableWrites, 0) + FILL(index1Reads, 0) + "
-                            "FILL(index1Writes, 0)"},
+              "Expression": " + ".join(["FILL(tableReads, 0)", "FILL(tableWrites, 0)"] + [
+                  f"FILL({reads}, 0) + FILL({writes}, 0)" for reads, writes, _ in index_ids])},
              {"Id": "tableReads", "MetricStat": throttle_metric(stage, "ReadThrottleEvents"), "ReturnData": False},
              {"Id": "tableWrites", "MetricStat": throttle_metric(stage, "WriteThrottleEvents"), "ReturnData": False},
-             {"Id": "index1Reads", "MetricStat": throttle_metric(stage, "ReadThrottleEvents", "status-index"),
-              "ReturnData": False},
-             {"Id": "index1Writes", "MetricStat": throttle_metric(stage, "WriteThrottleEvents", "status-index"),
-              "ReturnData": False},
+             *({"Id": query_id, "MetricStat": throttle_metric(stage, name, index), "ReturnData": False}
+               for reads, writes, index in index_ids
+               for query_id, name in ((reads, "ReadThrottleEvents"), (writes, "WriteThrottleEvents"))),
          ]},
         {**common, "AlarmName": f"{stage}-task-api-high-error-rate", "Threshold": 5.0,
          "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Dimensions": [],
@@ -132,6 +136,7 @@ def subscriptions(stage: str) -> list[tuple[str, str]]:
 def test_setup_monitoring_creates_exactly_the_expected_alarms(stage):
     run("setup_monitoring", stage=stage, email=["ops@example.com"])
     assert described_alarms(stage) == expected_alarms(stage)
+    assert "status-index" in INDEXES
 
 
 def test_setup_monitoring_prints_its_plan_then_a_second_run_plans_only_unchanged(stage):
@@ -201,15 +206,14 @@ def test_dashboard_has_the_seed_widgets_and_the_app_row(stage):
         ["AWS/Lambda", "Errors", *function, {"label": "Errors", "stat": "Sum", "yAxis": "right"}],
     ]
     table = ["TableName", f"tasks-of-{stage}"]
-    index = [*table, "GlobalSecondaryIndexName", "status-index"]
     assert [line[:-1] for line in widgets["DynamoDB capacity and throttles"]["metrics"]] == [
         ["AWS/DynamoDB", "ConsumedReadCapacityUnits", *table],
         ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", *table],
         ["AWS/DynamoDB", "ReadThrottleEvents", *table],
         ["AWS/DynamoDB", "WriteThrottleEvents", *table],
-        ["AWS/DynamoDB", "ConsumedReadCapacityUnits", *index],
-        ["AWS/DynamoDB", "ReadThrottleEvents", *index],
-        ["AWS/DynamoDB", "WriteThrottleEvents", *index],
+    ] + [
+        ["AWS/DynamoDB", name, *table, "GlobalSecondaryIndexName", index]
+        for index in INDEXES for name in ("ConsumedReadCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents")
     ]
     search = "SEARCH('{TaskApi,Endpoint,Stage} Stage=\"%s\" MetricName=\"%s\"', '%s', 300)"
     app_row = [widgets[title]["metrics"] for title in
