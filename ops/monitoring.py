@@ -10,25 +10,30 @@ def topic_arn(stage: Stage) -> str:
 
 
 def topic_steps(stage: Stage, *, arn: str) -> list[Step]:
+    """Returns the alert topic's step. Every function here raises aws.AwsUnavailable or ClientError."""
     return plans.topic_plan(name=specs.alert_topic(stage), arn=arn, exists=aws.topic_exists(arn))
 
 
 def subscription_steps(stage: Stage, *, arn: str, emails: list[str]) -> list[Step]:
+    """Returns a step per email address: the ones asked for, and the ones already on the topic."""
     return plans.subscriptions_plan(topic_arn=arn, emails=emails, current=aws.subscriptions_list(arn))
 
 
 def alarm_steps(stage: Stage, *, arn: str) -> list[Step]:
+    """Returns a step per alarm of ops.specs.alarms, notifying the topic `arn`."""
     desired = [alarm.put_request(topic_arn=arn) for alarm in specs.alarms(stage)]
     current = aws.alarms_describe([request["AlarmName"] for request in desired])
     return plans.alarms_plan(desired=desired, current=current)
 
 
 def dashboard_steps(stage: Stage) -> list[Step]:
+    """Returns the dashboard's step."""
     name = specs.dashboard_name(stage)
     return plans.dashboard_plan(name=name, desired=specs.dashboard(stage), current=aws.dashboard_get(name))
 
 
 def _log_groups(stage: Stage) -> tuple[list[specs.LogGroupSpec], list[Step]]:
+    # The API's execution log group is named after the API's id, which only exists once Zappa deployed it.
     try:
         api_ids = aws.rest_api_ids(stage.api_name)
     except aws.Unsupported:
@@ -38,6 +43,7 @@ def _log_groups(stage: Stage) -> tuple[list[specs.LogGroupSpec], list[Step]]:
 
 
 def log_retention_steps(stage: Stage) -> list[Step]:
+    """Returns the retention steps of the function's and the API's log groups (skip when there is no API)."""
     desired, skipped = _log_groups(stage)
     current = {spec.name: aws.log_group_describe(spec.name) for spec in desired}
     return plans.log_groups_plan(desired=desired, current=current) + skipped
