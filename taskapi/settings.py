@@ -165,6 +165,11 @@ LOGGING = {
     },
 }
 
+# Monitoring (the ops app): zappa_settings.json names each deployed stage's function, API and table;
+# ALERT_EMAILS (comma-separated) are subscribed to the stage's alert topic when no --email is given.
+ZAPPA_SETTINGS_FILE = Path(_env("ZAPPA_SETTINGS_FILE", str(BASE_DIR / "zappa_settings.json")))
+ALERT_EMAILS = _env_list("ALERT_EMAILS", [])
+
 # --- Reliability and security (issue 6) ---
 
 # DynamoDB client limits: worst case per call is (1 + retries) x (connect + read) plus backoff (under 1 s

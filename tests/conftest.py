@@ -13,7 +13,7 @@ from django.core.management import call_command
 
 from tests import harness
 
-_EMULATOR = harness.configure_environment()
+_EMULATORS = harness.configure_environment()
 django.setup()
 call_command("create_table", wait=15, stdout=io.StringIO())
 
@@ -23,8 +23,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     aws.table_delete(os.environ["TASKS_TABLE"])
     aws.table_delete(os.environ["IDEMPOTENCY_TABLE"])
-    if _EMULATOR is not None:
-        _EMULATOR.stop()
+    for emulator in _EMULATORS:
+        emulator.stop()
 
 
 @pytest.fixture
