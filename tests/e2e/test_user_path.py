@@ -51,10 +51,16 @@ def test_create_table_makes_the_seed_table_and_is_idempotent(fresh_table_name):
     assert table["KeySchema"] == [{"AttributeName": "taskId", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    [index] = table["GlobalSecondaryIndexes"]
+    index, owner_index = sorted(table["GlobalSecondaryIndexes"], key=lambda index: index["IndexName"] != "status-index")
     assert (index["IndexName"], index["KeySchema"], index["Projection"]) == (
         "status-index",
         [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+        {"ProjectionType": "ALL"},
+    )
+    # Issue 6: one owner's tasks, sparse (only owned tasks carry ownerStatus).
+    assert (owner_index["IndexName"], owner_index["KeySchema"], owner_index["Projection"]) == (
+        "owner-status-index",
+        [{"AttributeName": "ownerStatus", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}],
         {"ProjectionType": "ALL"},
     )
 
