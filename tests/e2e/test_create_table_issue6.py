@@ -1,0 +1,72 @@
+"""create_table for issue 6: the idempotency table with TTL, and owner-status-index added to an older table."""
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+from tests.harness import ROOT, dynamodb
+
+pytestmark = pytest.mark.e2e
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **env})
+
+
+@pytest.fixture
+def names():
+    stem = f"taskapi-e2e6-{uuid.uuid4().hex[:8]}"
+    tables = {"TASKS_TABLE": stem, "IDEMPOTENCY_TABLE": f"{stem}-idempotency"}
+    yield tables
+    for name in tables.values():
+        try:
+            dynamodb().delete_table(TableName=name)
+        except dynamodb().exceptions.ResourceNotFoundException:
+            pass
+
+
+def test_create_table_adds_owner_status_index_to_a_table_from_before_it(names):
+    # A tasks table as the core created it: status-index only, with a task in it.
+    table = names["TASKS_TABLE"]
+    dynamodb().create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "taskId", "AttributeType": "S"},
+                              {"AttributeName": "status", "AttributeType": "S"},
+                              {"AttributeName": "createdAt", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[{"IndexName": "status-index", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
+                                               {"AttributeName": "createdAt", "KeyType": "RANGE"}]}])
+    dynamodb().get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+    first = manage("create_table", **names)
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    assert lines[:2] == [f"table {table}: unchanged", f"index owner-status-index on {table}: add"]
+    indexes = {index["IndexName"]: index for index in dynamodb().describe_table(TableName=table)["Table"][
+        "GlobalSecondaryIndexes"]}
+    assert set(indexes) == {"status-index", "owner-status-index"}
+    assert indexes["owner-status-index"]["IndexStatus"] == "ACTIVE"
+    assert indexes["owner-status-index"]["KeySchema"] == [{"AttributeName": "ownerStatus", "KeyType": "HASH"},
+                                                          {"AttributeName": "createdAt", "KeyType": "RANGE"}]
+    second = manage("create_table", **names)
+    assert second.returncode == 0, second.stderr
+    assert not [line for line in second.stdout.splitlines() if line.endswith(": add")]
+
+
+def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
+    idempotency = names["IDEMPOTENCY_TABLE"]
+    first = manage("create_table", **names)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-2:] == [f"table {idempotency}: create",
+                                              f"time to live on {idempotency}.expiresAt: enable"]
+    description = dynamodb().describe_table(TableName=idempotency)["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
+    assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    ttl = dynamodb().describe_time_to_live(TableName=idempotency)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
+    second = manage("create_table", **names)
+    assert second.stdout.splitlines()[-2:] == [f"table {idempotency}: unchanged",
+                                               f"time to live on {idempotency}.expiresAt: unchanged"]
