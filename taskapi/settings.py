@@ -182,7 +182,7 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = int(_env("UNAVAILABLE_RETRY_AFTER_SECONDS", "2
 
 # Idempotency-Key records: their own table, kept 24 h (DynamoDB TTL); an unfinished claim is taken
 # over after the lease, so a crash mid-request blocks the key for seconds, not a day.
-IDEMPOTENCY_TABLE = _env("IDEMPOTENCY_TABLE", f"taskapi-{STAGE}-idempotency")
+IDEMPOTENCY_TABLE = _env("IDEMPOTENCY_TABLE", f"{TASKS_TABLE}-idempotency")
 IDEMPOTENCY_TTL_SECONDS = int(_env("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600)))
 IDEMPOTENCY_LEASE_SECONDS = int(_env("IDEMPOTENCY_LEASE_SECONDS", "35"))
 

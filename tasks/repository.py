@@ -98,17 +98,14 @@ def _store_errors(function):
     return wrapper
 
 
-def _missing_or_stale(task_id: str, *, owner: str | None = None, token: str | None = None) -> Exception | Task:
-    """After a failed condition: TaskNotFound when the task is gone or someone else's, the task itself
-    when it carries `token` (a retried write whose first attempt landed), else PreconditionFailed."""
+def _missing_or_stale(task_id: str, *, owner: str | None = None) -> Exception:
+    """After a failed condition: TaskNotFound when the task is gone or someone else's, else PreconditionFailed."""
     try:
         item = TaskModel.get(task_id, consistent_read=True)
     except DoesNotExist:
         return TaskNotFound(f"No task has the id {task_id}.")
     if item.owner != owner:
         return TaskNotFound(f"No task has the id {task_id}.")
-    if token is not None and item.write_token == token:
-        return _task(item)
     return PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
 
 
@@ -183,30 +180,52 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
     item must exist, so a deleted task is never recreated. With `versions`, the stored version must be
     one of them. Raises TaskNotFound or PreconditionFailed.
     """
+    for _ in range(_CLOCK_RETRIES):
+        try:
+            return _task(_update(task_id, changes, updated_at, versions, owner, token))
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+        try:
+            item = TaskModel.get(task_id, consistent_read=True)
+        except DoesNotExist:
+            raise TaskNotFound(f"No task has the id {task_id}.") from None
+        if item.owner != owner:
+            raise TaskNotFound(f"No task has the id {task_id}.")
+        if token is not None and item.write_token == token:
+            return _task(item)  # a retried copy of this write found its first attempt applied
+        if versions is not None and item.version not in versions:
+            raise PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
+        # Another writer stored a later updatedAt (a clock a little ahead): write again at its time.
+        updated_at = max(updated_at, item.updated_at)
+    raise PreconditionFailed("The task kept changing while this update was written; try again.")
+
+
+# Tries of one update whose updatedAt another writer overtook (clocks of two instances a little apart).
+_CLOCK_RETRIES = 3
+
+
+def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
+            owner: str | None, token: str | None) -> TaskModel:
+    """One conditional UpdateItem; returns the item as stored. Raises UpdateError."""
     actions = [
         _UPDATABLE[name].remove() if value is None else _UPDATABLE[name].set(value)
         for name, value in changes.items()
     ]
     actions.append(TaskModel.updated_at.set(updated_at))
-    condition = _version_condition(versions, owner)
+    # updatedAt never moves back: a copy of an earlier request that lands late (its client long gone,
+    # answered 503) cannot overwrite what later requests stored.
+    condition = _version_condition(versions, owner) & (TaskModel.updated_at <= updated_at)
     if owner is not None and "status" in changes:
         actions.append(TaskModel.owner_status.set(_owner_status(owner, changes["status"])))
     if token is not None:
-        # A late or retried copy of this same UpdateItem must not apply twice (nor bump the version twice).
+        # A retried copy of this same UpdateItem must not apply twice (nor bump the version twice).
         actions.append(TaskModel.write_token.set(token))
         condition &= TaskModel.write_token.does_not_exist() | (TaskModel.write_token != token)
     # A placeholder version makes PynamoDB emit `ADD version 1`; its own condition is replaced by ours.
     item = TaskModel(task_id, version=0)
-    try:
-        item.update(actions=actions, condition=condition, add_version_condition=False)
-    except UpdateError as error:
-        if _condition_failed(error):
-            outcome = _missing_or_stale(task_id, owner=owner, token=token)
-            if isinstance(outcome, Task):
-                return outcome
-            raise outcome from None
-        raise
-    return _task(item)
+    item.update(actions=actions, condition=condition, add_version_condition=False)
+    return item
 
 
 @_store_errors

@@ -42,6 +42,7 @@ class FaultProxy:
         self._busy = 0
         self._idle = threading.Condition(self._lock)
         self.seen: collections.Counter[str] = collections.Counter()  # fault -> times injected
+        self.calls: set[tuple[str, str]] = set()  # (IAM action, resource path) of every call that passed by
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -96,6 +97,7 @@ class FaultProxy:
     def _handle(self, request: BaseHTTPRequestHandler) -> None:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
+        self._record(operation, body)
         fault = self._next_fault(operation)
         try:
             if fault in _ERRORS:
@@ -120,6 +122,25 @@ class FaultProxy:
             with self._idle:
                 self._busy -= 1
                 self._idle.notify_all()
+
+    def _record(self, operation: str, body: bytes) -> None:
+        """Notes which IAM action on which table (or table/index/name) this call needs."""
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            return
+        needs = []
+        if operation == "TransactWriteItems":  # IAM authorises each item's own action
+            actions = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                       "ConditionCheck": "ConditionCheckItem"}
+            for item in payload.get("TransactItems", []):
+                for kind, detail in item.items():
+                    needs.append((actions[kind], detail["TableName"]))
+        elif "TableName" in payload:
+            index = payload.get("IndexName")
+            needs.append((operation, payload["TableName"] + (f"/index/{index}" if index else "")))
+        with self._lock:
+            self.calls.update((f"dynamodb:{action}", resource) for action, resource in needs)
 
     def _forward(self, request: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict, bytes]:
         if self._serial is None:
