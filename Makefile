@@ -6,7 +6,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 4566
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
-.PHONY: venv run emulator test unit e2e lint clean
+.PHONY: venv run emulator test unit e2e lint clean lambda-venv package
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,4 +39,22 @@ test: unit
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) dist build staticfiles .pytest_cache
+	rm -rf $(VENV) $(LAMBDA_VENV) dist build staticfiles .pytest_cache
+
+# The Lambda package: `zappa package dev` from a virtualenv holding only runtime requirements and Zappa.
+LAMBDA_VENV ?= .venv-lambda
+PACKAGE ?= dist/taskapi-dev.zip
+
+$(LAMBDA_VENV)/.installed: requirements.txt requirements-deploy.txt
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+lambda-venv: $(LAMBDA_VENV)/.installed
+
+package: lambda-venv
+	@mkdir -p $(dir $(PACKAGE))
+	env -u AWS_ENDPOINT_URL VIRTUAL_ENV=$(abspath $(LAMBDA_VENV)) PATH=$(abspath $(LAMBDA_VENV))/bin:$$PATH \
+		$(LAMBDA_VENV)/bin/zappa package dev -o $(PACKAGE)
+	@$(LAMBDA_VENV)/bin/python -c 'import os, sys; size = os.path.getsize(sys.argv[1]); \
+		print(f"{sys.argv[1]}: {size} bytes ({size / 2**20:.2f} MiB zipped; budget 10 MiB)")' $(PACKAGE)
