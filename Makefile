@@ -6,7 +6,7 @@ PORT ?= 8000
 EMULATOR_PORT ?= 4566
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
-.PHONY: venv run emulator test unit e2e lint clean lambda-venv package
+.PHONY: venv run emulator test unit e2e lint clean lambda-venv package bench-package
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,3 +58,7 @@ package: lambda-venv
 		$(LAMBDA_VENV)/bin/zappa package dev -o $(PACKAGE)
 	@$(LAMBDA_VENV)/bin/python -c 'import os, sys; size = os.path.getsize(sys.argv[1]); \
 		print(f"{sys.argv[1]}: {size} bytes ({size / 2**20:.2f} MiB zipped; budget 10 MiB)")' $(PACKAGE)
+
+# Package size against its 10 MiB budget, and cold-import time with and without the shipped .pyc.
+bench-package: package
+	$(BIN)/python bench/lambda_package.py
