@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import shlex
+from http import HTTPStatus
 from typing import Any
 
 
@@ -78,7 +79,11 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
     """The Lambda handler: returns the HTTP response for HTTP events, else a JSON-able result dict."""
     kind = event_kind(event)
     if kind == "http":
-        return http_handler(event, context)
+        response = http_handler(event, context)
+        if "elb" in event["requestContext"]:
+            # ALB passes this on as the status line's reason phrase.
+            response["statusDescription"] = f"{response['statusCode']} {HTTPStatus(response['statusCode']).phrase}"
+        return response
     if kind == "keep_warm":
         # Django is already set up at import; a warm container needs nothing else.
         return {"warm": True}

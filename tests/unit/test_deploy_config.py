@@ -79,6 +79,36 @@ def test_every_setting_the_app_reads_is_a_lambda_environment_variable(stage):
     assert all(isinstance(value, str) for value in variables.values())
 
 
+def runtime_modules() -> set[str]:
+    """Top-level modules of requirements.txt and their dependencies, less the SDK the Lambda runtime provides."""
+    import importlib.metadata
+
+    from packaging.requirements import Requirement
+
+    provided = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+    wanted = [line.split("==")[0] for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    seen: set[str] = set()
+    while wanted:
+        name = wanted.pop().lower().replace("_", "-")
+        if name in seen or name in provided:
+            continue
+        seen.add(name)
+        for requirement in map(Requirement, importlib.metadata.requires(name) or []):
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                wanted.append(requirement.name)
+    return {file.parts[0].removesuffix(".py") for name in seen for file in importlib.metadata.files(name)
+            if not file.parts[0].endswith(".dist-info") and file.parts[0] not in {"..", "__pycache__"}}
+
+
+def test_package_excludes_never_drop_a_runtime_dependency():
+    # Whole top-level entries only: patterns with a slash trim unused parts inside a package.
+    excluded = {pattern.removesuffix(".py") for pattern in stage_config("dev")["exclude_glob"] if "/" not in pattern}
+    modules = runtime_modules()
+    assert {"django", "rest_framework", "pynamodb", "yaml", "apig_wsgi"} <= modules
+    assert modules & excluded == set()
+
+
 def test_prod_is_regional_with_explicit_cors_origins():
     config = stage_config("prod")
     assert config["endpoint_configuration"] == ["REGIONAL"]

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.test import override_settings
 
-from taskapi import lambda_function
 from taskapi.lambda_function import event_kind, handler
 from tests import lambda_events as events
 from tests.harness import ROOT
@@ -300,12 +299,35 @@ def test_event_kind(event, kind):
     assert event_kind(event) == kind
 
 
-def test_django_is_set_up_once_at_import():
-    # The WSGI application (and with it django.setup()) is built when the module is imported.
-    assert lambda_function.http_handler.__closure__ is not None
-    from django.apps import apps
+def test_django_is_set_up_once_at_import_and_never_per_invocation():
+    """A fresh process: importing the handler sets Django up; invocations then work with django.setup() broken."""
+    script = """
+import json, django
+from django.apps import apps
+from taskapi.lambda_function import handler
+from tests import lambda_events as events
+ready = apps.ready
+def again(*args, **kwargs):
+    raise AssertionError("django.setup() called again")
+django.setup = again
+warm = handler(events.keep_warm(), None)
+schema = handler(events.rest_v1("GET", "/openapi.json", host="127.0.0.1"), None)["statusCode"]
+print(json.dumps([ready, warm, schema]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "DJANGO_SETTINGS_MODULE": "taskapi.settings"})
+    assert (done.returncode, done.stdout.splitlines()[-1:]) == (0, ['[true, {"warm": true}, 200]']), done.stderr
 
-    assert apps.ready
+
+def test_alb_response_has_a_status_description(table):
+    response = handler(events.alb("GET", "/nope"), None)
+    assert (response["statusCode"], response["statusDescription"]) == (404, "404 Not Found")
+
+
+def test_scheduled_event_runs_a_project_function(table):
+    assert handler(events.scheduled("taskapi-dev-taskapi.lambda_function.status"), None) == {
+        "command": "taskapi.lambda_function.status",
+        "result": {"stage": "test", "table": table, "table_status": "ACTIVE"}}
 
 
 def test_secret_key_comes_from_the_ssm_parameter_at_import(tmp_path):
