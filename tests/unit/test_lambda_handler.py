@@ -351,3 +351,29 @@ def test_secret_key_comes_from_the_ssm_parameter_at_import(tmp_path):
     assert missing.returncode != 0
     assert (f"ImproperlyConfigured: The SSM parameter {name} (DJANGO_SECRET_KEY_PARAMETER) does not exist"
             in missing.stderr)
+
+
+# -- the prefix itself -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("event", "prefix"),
+    [
+        (events.rest_v1("GET", "/tasks"), "/dev"),
+        (events.rest_v1("GET", "/"), "/dev"),
+        (events.rest_v1("GET", "/tasks/"), "/dev"),
+        (events.rest_v1("GET", "/tasks", stage="", host=CUSTOM_DOMAIN), ""),
+        (events.rest_v1("GET", "/tasks", stage="", host=CUSTOM_DOMAIN, base_path="/api/v1"), "/api/v1"),
+        ({**events.rest_v1("GET", "/tasks"), "requestContext": {"path": "/other/path", "stage": "dev"}}, ""),
+        ({**events.rest_v1("GET", "/tasks"), "requestContext": {"path": "/d?v/tasks", "stage": "dev"}}, ""),
+        ({"httpMethod": "GET", "path": "/tasks", "headers": {}}, ""),  # a Lambda console test event
+        (events.http_v2("GET", "/tasks", stage="dev"), "/dev"),
+        (events.http_v2("GET", "/", stage="dev"), "/dev"),
+        (events.http_v2("GET", "/tasks"), ""),
+        (events.function_url("GET", "/tasks"), ""),
+        (events.alb("GET", "/dev/tasks"), ""),
+    ],
+)
+def test_event_prefix(event, prefix):
+    from taskapi.stage import event_prefix
+
+    assert event_prefix(event) == prefix
