@@ -59,6 +59,6 @@ package: lambda-venv
 	@$(LAMBDA_VENV)/bin/python -c 'import os, sys; size = os.path.getsize(sys.argv[1]); \
 		print(f"{sys.argv[1]}: {size} bytes ({size / 2**20:.2f} MiB zipped; budget 10 MiB)")' $(PACKAGE)
 
-# Package size against its 10 MiB budget, and cold-import time with and without the shipped .pyc.
+# Package size against its 10 MiB budget, and cold-start time with and without the shipped .pyc.
 bench-package: package
 	$(BIN)/python bench/lambda_package.py

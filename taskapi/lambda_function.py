@@ -10,7 +10,6 @@ from http import HTTPStatus
 from typing import Any
 
 
-
 def secret_key_load() -> None:
     """Puts the SecureString named by DJANGO_SECRET_KEY_PARAMETER into DJANGO_SECRET_KEY, unless that is set.
 
@@ -75,7 +74,7 @@ def event_kind(event: Any) -> str:
     return "unknown"
 
 
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any] | None:
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda handler: returns the HTTP response for HTTP events, else a JSON-able result dict."""
     kind = event_kind(event)
     if kind == "http":
