@@ -2,7 +2,8 @@
 import logging
 from http import HTTPStatus
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -78,10 +79,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(problem_body(status, detail=str(detail)), status=status, headers=headers)
-    from django.http import Http404
-
     if isinstance(exc, Http404):
         return Response(problem_body(404, detail="No resource at this URL."), status=404)
+    if isinstance(exc, SuspiciousOperation):  # DisallowedHost, raised when a view builds an absolute URL
+        logger.warning("suspicious request refused: %s", exc)
+        return Response(problem_body(400, detail="The request could not be understood."), status=400)
     logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
     return Response(problem_body(500, detail="An unexpected error occurred; it has been logged."), status=500)
 

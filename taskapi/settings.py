@@ -48,12 +48,14 @@ SECRET_KEY = (
     _env("DJANGO_SECRET_KEY", "local-insecure-key-do-not-deploy") if IS_LOCAL else _required("DJANGO_SECRET_KEY")
 )
 
-# API Gateway, function URL and ALB hosts, plus any custom domains of this stage.
+# API Gateway ({id}.execute-api.{region}.amazonaws.com), function URL ({id}.lambda-url.{region}.on.aws)
+# and ALB ({name}-{n}.{region}.elb.amazonaws.com) hosts of this region, plus this stage's custom domains.
+_REGION = _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1"))
 ALLOWED_HOSTS = _env_list(
     "DJANGO_ALLOWED_HOSTS",
     ["127.0.0.1", "localhost", "testserver"]
     if IS_LOCAL
-    else [".execute-api.amazonaws.com", ".lambda-url.amazonaws.com", ".elb.amazonaws.com"],
+    else [f".execute-api.{_REGION}.amazonaws.com", f".lambda-url.{_REGION}.on.aws", f".{_REGION}.elb.amazonaws.com"],
 ) + _env_list("CUSTOM_DOMAINS", [])
 
 # AWS: endpoints come from the SDK's own AWS_ENDPOINT_URL(_DYNAMODB) variables, never from here.
@@ -74,8 +76,12 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Validates the Host header on every request (a disallowed host gets a 400 problem).
+    "django.middleware.common.CommonMiddleware",
     "taskapi.middleware.BodySizeLimitMiddleware",
 ]
+# Routes match with and without the slash themselves; no redirects.
+APPEND_SLASH = False
 
 ROOT_URLCONF = "taskapi.urls"
 WSGI_APPLICATION = "taskapi.wsgi.application"
@@ -97,8 +103,13 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+# Absolute, so Django never caches one request's script prefix in it; the storage adds the prefix per request.
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "taskapi.stage.ScriptPrefixStaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 
 # Bodies over this many bytes are refused with 413 before any parsing.
