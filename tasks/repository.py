@@ -125,11 +125,11 @@ def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, 
         else:
             lower = max(lower, after[0]) if lower else after[0]
     if lower and upper:
-        range_condition = TaskModel.status_index.created_at.between(lower, upper)
+        range_condition = TaskModel.created_at.between(lower, upper)
     elif lower:
-        range_condition = TaskModel.status_index.created_at >= lower
+        range_condition = TaskModel.created_at >= lower
     elif upper:
-        range_condition = TaskModel.status_index.created_at <= upper
+        range_condition = TaskModel.created_at <= upper
     else:
         range_condition = None
 

