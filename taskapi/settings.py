@@ -98,9 +98,13 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+# Absolute, so Django never caches one request's script prefix in it; the storage adds the prefix per request.
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "taskapi" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "taskapi.stage.ScriptPrefixStaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 
 # Bodies over this many bytes are refused with 413 before any parsing.
@@ -139,7 +143,7 @@ SPECTACULAR_SETTINGS = {
     # /docs loads Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None, "tryItOutEnabled": True},
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # CORS: every origin only on local and dev stages, as the seed has it; explicit origins elsewhere.

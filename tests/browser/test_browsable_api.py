@@ -183,7 +183,7 @@ def test_docs_execute_get_tasks_against_the_same_server(chrome, network, site, a
     status = _wait(driver, ec.visibility_of_element_located(
         (By.CSS_SELECTOR, ".live-responses-table .response .response-col_status")), "the live response")
     assert status.text.startswith("200")
-    body = driver.find_element(By.CSS_SELECTOR, ".live-responses-table .response-col_description").text
+    body = driver.find_element(By.CSS_SELECTOR, ".live-responses-table .response .response-col_description").text
     assert "Seen from the docs" in body
     request_url = driver.find_element(By.CSS_SELECTOR, ".request-url pre").text
     assert request_url.startswith(f"{site.url}/tasks")
