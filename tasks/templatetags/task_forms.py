@@ -31,6 +31,8 @@ def comma_separated(value) -> str:
 @register.filter
 def error_messages(errors) -> list[str]:
     """Returns a field's errors as flat messages; a list's item errors read `Tag 2: ...`."""
+    if not errors:
+        return []
     if isinstance(errors, dict):
         return [f"Tag {int(index) + 1}: {message}" for index, messages in errors.items()
                 for message in error_messages(messages)]

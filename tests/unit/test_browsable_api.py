@@ -78,6 +78,7 @@ def test_put_form_on_a_task_is_filled_from_the_task(client, table):
     assert 'value="a, b"' in form
     assert 'type="datetime-local" step="1"\n           value="2026-12-01T16:00:00"' in form
     assert "<textarea" in form and 'name="description"' in form
+    assert "None" not in re.sub(r"<[^>]+>", "", form)  # no field shows a missing value or error as text
 
 
 def test_put_from_the_form_updates_and_redraws_the_form_from_the_task(client, table):
@@ -135,3 +136,25 @@ def test_schema_documents_json_bodies_and_a_server_at_the_script_prefix(client):
     assert staged["servers"] == [{"url": "/dev"}]
     assert list(schema["paths"]["/tasks"]["post"]["requestBody"]["content"]) == ["application/json"]
     assert "/" not in schema["paths"]
+
+
+def test_tag_errors_show_under_the_tags_input_with_the_tag_number(client):
+    response = client.post("/tasks", {"title": "x", "tags": f"ok, {'t' * 65}"}, HTTP_ACCEPT=HTML)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    tags_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>Tags</label>(.*?)</div>', page, re.S)
+    assert tags_group is not None
+    assert "Tag 2: Ensure this field has no more than 64 characters." in tags_group[1]
+    assert f'value="ok, {"t" * 65}"' in tags_group[1]  # what was typed stays in the input
+
+
+def test_a_due_date_that_is_not_a_date_shows_under_the_field(client):
+    response = client.post("/tasks", {"title": "x", "dueDate": "tomorrow"}, HTTP_ACCEPT=HTML)
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    due_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>Due date \(UTC\)</label>(.*?)</div>',
+                          page, re.S)
+    assert due_group is not None
+    assert "Enter an RFC 3339 date-time with a time zone" in due_group[1]
