@@ -132,6 +132,18 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
     assert '"status": "completed"' in edited and '"dueDate": "2026-12-01T17:30:00.000Z"' in edited
     assert driver.current_url == location
 
+    # PATCH from the Raw data tab: a JSON body sent by the page's script.
+    driver.find_element(By.CSS_SELECTOR, "a[href='#put-generic-content-form']").click()
+    raw = _wait(driver, ec.visibility_of_element_located(
+        (By.CSS_SELECTOR, "#put-generic-content-form textarea[name='_content']")), "the Raw data form")
+    assert Select(driver.find_element(By.CSS_SELECTOR, "#put-generic-content-form select[name='_content_type']")
+                  ).first_selected_option.text == "application/json"
+    raw.clear()
+    raw.send_keys('{"priority": "low"}')
+    driver.find_element(By.CSS_SELECTOR, "#put-generic-content-form button[data-method='PATCH']").click()
+    patched = _wait_for_response(driver, "200 OK", '"priority": "low"', '"version": 3')
+    assert '"title": "Water the plants (done)"' in patched
+
     # An empty title: the 400 shows next to the field of the create form.
     driver.get(site.url + "/tasks")
     form = _form(driver, "post-object-form")
@@ -146,7 +158,7 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
 
     # Delete with the DELETE button and its confirmation.
     driver.get(location)
-    _wait_for_response(driver, "200 OK", '"version": 2')
+    _wait_for_response(driver, "200 OK", '"version": 3')
     driver.find_element(By.CSS_SELECTOR, "button[data-target='#deleteModal']").click()
     confirm = _wait(driver, ec.element_to_be_clickable((By.CSS_SELECTOR, "#deleteModal form button")), "the modal")
     confirm.click()
@@ -157,6 +169,10 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
     _wait_for_response(driver, "200 OK", '"results": []')
 
     assert network.problems(origin=site.origin, expected={("POST", f"{site.url}/tasks", 400)}) == []
+    seen = {(request.method, request.url, request.status) for request in network.requests}
+    assert {("POST", f"{site.url}/tasks", 201), ("PUT", location, 200), ("PATCH", location, 200),
+            ("DELETE", location, 200), ("POST", f"{site.url}/tasks", 400),
+            ("GET", f"{site.url}/static/rest_framework/js/ajax-form.js", 200)} <= seen
     assert [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
             and "400 (Bad Request)" not in entry["message"]] == []
 
@@ -200,4 +216,7 @@ def test_docs_execute_get_tasks_against_the_same_server(chrome, network, site, a
     _screenshot(driver, artifacts, site, "6-docs")
 
     assert network.problems(origin=site.origin) == []
+    seen = {(request.method, request.url, request.status) for request in network.requests}
+    assert ("GET", f"{site.url}/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js", 200) in seen
+    assert ("GET", f"{site.url}/openapi.json", 200) in seen
     assert [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"] == []
