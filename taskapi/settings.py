@@ -112,7 +112,10 @@ MAX_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["taskapi.renderers.ProblemAwareJSONRenderer", "taskapi.renderers.TaskBrowsableAPIRenderer"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "taskapi.renderers.ProblemAwareJSONRenderer",
+        "taskapi.renderers.TaskBrowsableAPIRenderer",
+    ],
     # Form bodies only from the browsable API's own forms; every other client gets 415 for them.
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",

@@ -59,7 +59,7 @@ def test_empty_title_in_the_form_shows_the_error_next_to_the_field_in_an_html_pa
     assert response["Content-Type"] == "text/html; charset=utf-8"
     page = response.content.decode()
     title_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>\s*Title\s*</label>(.*?)</div>',
-                            page, re.S)
+                            page, re.DOTALL)
     assert title_group is not None
     assert "This field may not be blank." in title_group[1]
     assert "application/problem+json" in page  # the headers shown are the API's own
@@ -70,7 +70,7 @@ def test_put_form_on_a_task_is_filled_from_the_task(client, table):
 
     page = client.get(f"/tasks/{task['taskId']}", HTTP_ACCEPT=HTML).content.decode()
 
-    put_form = re.search(r'<form action="[^"]*" data-method="PUT" enctype="multipart/form-data".*?</form>', page, re.S)
+    put_form = re.search(r'<form action="[^"]*" data-method="PUT" enctype="multipart/form-data".*?</form>', page, re.DOTALL)
     assert put_form is not None
     form = put_form[0]
     assert 'name="title" class="form-control" type="text"  value="Fill me"' in form
@@ -106,7 +106,7 @@ def test_list_page_links_to_the_next_page(client, table):
     link = re.search(r'<a id="next-page"[^>]*href="([^"]+)"', page)
     assert link is not None
     assert link[1].startswith("http://testserver/tasks?order=desc&amp;limit=2&amp;cursor=")
-    assert "None" not in re.search(r'<ul class="nav navbar-nav pull-right">(.*?)</ul>', page, re.S)[1]
+    assert "None" not in re.search(r'<ul class="nav navbar-nav pull-right">(.*?)</ul>', page, re.DOTALL)[1]
 
 
 def test_root_links_json_clients_and_browsers_to_tasks_and_docs(client):
@@ -143,7 +143,7 @@ def test_tag_errors_show_under_the_tags_input_with_the_tag_number(client):
 
     assert response.status_code == 400
     page = response.content.decode()
-    tags_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>Tags</label>(.*?)</div>', page, re.S)
+    tags_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>Tags</label>(.*?)</div>', page, re.DOTALL)
     assert tags_group is not None
     assert "Tag 2: Ensure this field has no more than 64 characters." in tags_group[1]
     assert f'value="ok, {"t" * 65}"' in tags_group[1]  # what was typed stays in the input
@@ -155,6 +155,6 @@ def test_a_due_date_that_is_not_a_date_shows_under_the_field(client):
     assert response.status_code == 400
     page = response.content.decode()
     due_group = re.search(r'<div class="form-group has-error">\s*<label[^>]*>Due date \(UTC\)</label>(.*?)</div>',
-                          page, re.S)
+                          page, re.DOTALL)
     assert due_group is not None
     assert "Enter an RFC 3339 date-time with a time zone" in due_group[1]
