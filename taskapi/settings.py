@@ -186,3 +186,8 @@ LOGGING = {
         "werkzeug": {"level": "WARNING"},
     },
 }
+
+# Monitoring (the ops app): zappa_settings.json names each deployed stage's function, API and table;
+# ALERT_EMAILS (comma-separated) are subscribed to the stage's alert topic when no --email is given.
+ZAPPA_SETTINGS_FILE = Path(_env("ZAPPA_SETTINGS_FILE", str(BASE_DIR / "zappa_settings.json")))
+ALERT_EMAILS = _env_list("ALERT_EMAILS", [])
