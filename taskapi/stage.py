@@ -59,16 +59,20 @@ class StagePrefixMiddleware:
         return self.app(environ, start_response)
 
 
-class ScriptPrefixStaticFilesStorage(StaticFilesStorage):
-    """Static files storage whose URLs carry the current request's script prefix (`/dev/static/...`).
+class ScriptPrefixMixin:
+    """For static files storages: URLs carry the current request's script prefix (`/dev/static/...`).
 
     Django caches a relative STATIC_URL with the prefix of the first request that reads it, so
     STATIC_URL stays absolute (`/static/`, which WhiteNoise matches against PATH_INFO) and the
-    prefix is added here on every call.
+    prefix is added here on every call. Mix it into any storage (e.g. WhiteNoise's manifest storage).
     """
 
-    def url(self, name: str | None) -> str:
-        url = super().url(name)
+    def url(self, name: str | None, *args, **kwargs) -> str:
+        url = super().url(name, *args, **kwargs)
         if url.startswith("/"):
             return get_script_prefix().rstrip("/") + url
         return url
+
+
+class ScriptPrefixStaticFilesStorage(ScriptPrefixMixin, StaticFilesStorage):
+    """Django's static files storage with per-request script prefixes."""
