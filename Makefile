@@ -54,7 +54,13 @@ e2e-dynamodb-local: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=dynamodb-local \
 		$(BIN)/python -m pytest tests/e2e
 
-test: unit e2e-moto e2e-dynamodb-local
+test: unit e2e-moto e2e-dynamodb-local browser
+
+# Headless Chromium (Debian's chromium and chromium-driver, see .ci/run) through the browsable API and
+# /docs: at the root, under a /dev stage and through the Lambda handler. Screenshots: tests/artifacts/browser.
+.PHONY: browser
+browser: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=moto $(BIN)/python -m pytest tests/browser
 
 # LocalStack in Docker (see docker-compose.yml), and the e2e suite against it.
 localstack-up:

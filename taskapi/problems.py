@@ -6,6 +6,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 logger = logging.getLogger("taskapi.errors")
 
@@ -70,8 +71,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
                         status=exc.status, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
-        return Response(problem_body(400, title="Invalid request", detail="The request has invalid fields.",
-                                     errors=errors), status=400)
+        body = problem_body(400, title="Invalid request", detail="The request has invalid fields.", errors=errors)
+        serializer = getattr(exc.detail, "serializer", None)
+        if serializer is not None:
+            # Keeps the failed serializer with the body, so the browsable API redraws its form with the errors.
+            body = ReturnDict(body, serializer=serializer)
+        return Response(body, status=400)
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait:

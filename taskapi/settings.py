@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tasks",
     "ops",
 ]
@@ -92,7 +93,7 @@ DATABASES: dict = {}
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "taskapi" / "templates"],  # the browsable API's look (rest_framework/api.html)
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -117,8 +118,16 @@ MAX_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["taskapi.renderers.ProblemAwareJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "taskapi.renderers.ProblemAwareJSONRenderer",
+        "taskapi.renderers.TaskBrowsableAPIRenderer",
+    ],
+    # Form bodies only from the browsable API's own forms; every other client gets 415 for them.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "taskapi.parsers.BrowsableFormParser",
+        "taskapi.parsers.BrowsableMultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
@@ -136,7 +145,14 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "taskapi.schema.strip_trailing_slashes",
+        "taskapi.schema.stage_server",
     ],
+    # The documented contract is JSON; the form parsers exist for the browsable API only.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # /docs loads Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # CORS: every origin only on local and dev stages, as the seed has it; explicit origins elsewhere.
