@@ -29,13 +29,20 @@ PROBLEM_RESPONSES = {
     401: _problem("No caller identity, and this stage requires one (TASKS_REQUIRE_IDENTITY)."),
     409: _problem("A request with this Idempotency-Key is still in progress; retry after Retry-After."),
     422: _problem("This Idempotency-Key was used with another request body."),
-    503: _problem("DynamoDB is unavailable or throttling; nothing was written. Retry after Retry-After."),
+    503: _problem("DynamoDB is unavailable or throttling. Retry after Retry-After (creates: with an Idempotency-Key)."),
 }
 
 
 def strip_trailing_slashes(result: dict, **kwargs) -> dict:
     """drf-spectacular hook: documents /tasks and /tasks/{taskId}; both also answer with a slash."""
     result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
+    return result
+
+
+def stage_server(result: dict, request=None, **kwargs) -> dict:
+    """drf-spectacular hook: the server is this deployment's path prefix (`/dev` on a stage), so docs call it."""
+    if request is not None:
+        result["servers"] = [{"url": request.META.get("SCRIPT_NAME", "").rstrip("/") or "/"}]
     return result
 
 

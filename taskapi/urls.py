@@ -1,8 +1,9 @@
-"""URL routes: /tasks, the OpenAPI schema, and problem documents for Django's own errors."""
-from django.urls import include, path
-from drf_spectacular.views import SpectacularJSONAPIView
+"""URL routes: /tasks, the API root, the OpenAPI schema and its docs, and problem documents for Django's own errors."""
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
+from taskapi.views import ApiRootView
 from tasks.views import TaskViewSet
 
 
@@ -20,6 +21,8 @@ router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include(router.urls)),
 ]
 

@@ -48,11 +48,31 @@ def test_setup_monitoring_then_again_prints_only_unchanged(fresh_stage):
         assert len(plan) == 10
         assert [line for line in plan if not line.endswith((": unchanged", ": unchanged (30 days)"))] == []
         assert summary == "10 unchanged: nothing to change"
+        _assert_monitoring_exists(stage)
         assert skipped == (f"skipped log retention API-Gateway-Execution-Logs_<id of taskapi-{stage}>: "
                            "the API is not deployed yet; run again after deploying")
     finally:
         teardown = manage("teardown_monitoring", "--stage", stage, ZAPPA_SETTINGS_FILE=settings_file)
     assert (teardown.returncode, teardown.stdout.splitlines()[-1]) == (0, "10 delete: applied")
+
+
+def _assert_monitoring_exists(stage: str) -> None:
+    """Checks on the endpoint itself what setup_monitoring made: alarms, dashboard, topic and subscription."""
+    import boto3
+
+    region = os.environ["AWS_REGION"]
+    alarms = boto3.client("cloudwatch", region_name=region).describe_alarms(AlarmNamePrefix=f"{stage}-task-api-")
+    topic_arn = next(t["TopicArn"] for t in boto3.client("sns", region_name=region).list_topics()["Topics"]
+                     if t["TopicArn"].endswith(f":{stage}-task-api-alerts"))
+    assert len(alarms["MetricAlarms"]) == 6
+    assert all(a["AlarmActions"] == [topic_arn] == a["OKActions"] for a in alarms["MetricAlarms"])
+    dashboard = boto3.client("cloudwatch", region_name=region).get_dashboard(DashboardName=f"{stage}-task-api")
+    assert len(json.loads(dashboard["DashboardBody"])["widgets"]) >= 5
+    subscriptions = boto3.client("sns", region_name=region).list_subscriptions_by_topic(TopicArn=topic_arn)
+    assert [s["Endpoint"] for s in subscriptions["Subscriptions"]] == ["you@example.com"]
+    retention = boto3.client("logs", region_name=region).describe_log_groups(
+        logGroupNamePrefix=f"/aws/lambda/taskapi-{stage}")["logGroups"]
+    assert [g.get("retentionInDays") for g in retention] == [30]
 
 
 def test_the_stage_defaults_to_STAGE_when_it_names_a_deployed_stage_else_dev():
