@@ -81,35 +81,6 @@ def idempotency_table() -> IdempotencyTableSpec:
     return IdempotencyTableSpec(name=settings.IDEMPOTENCY_TABLE)
 
 
-# Least privilege: every DynamoDB action the function takes, on exactly its two tables and their indexes.
-TASKS_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-INDEX_ACTIONS = ("dynamodb:Query",)
-IDEMPOTENCY_TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
-
-
-def lambda_policy(*, partition: str, region: str, account: str, tasks_table: str, idempotency_table: str,
-                  function_name: str) -> dict:
-    """Returns the IAM policy document of the function's execution role: its tables and its log group,
-    nothing else (no Scan, no table management, no wildcard actions)."""
-    dynamodb = f"arn:{partition}:dynamodb:{region}:{account}:table"
-    logs = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Sid": "Tasks", "Effect": "Allow", "Action": list(TASKS_TABLE_ACTIONS),
-             "Resource": [f"{dynamodb}/{tasks_table}"]},
-            {"Sid": "TaskListings", "Effect": "Allow", "Action": list(INDEX_ACTIONS),
-             "Resource": [f"{dynamodb}/{tasks_table}/index/status-index",
-                          f"{dynamodb}/{tasks_table}/index/{OWNER_STATUS_INDEX['IndexName']}"]},
-            {"Sid": "IdempotencyKeys", "Effect": "Allow", "Action": list(IDEMPOTENCY_TABLE_ACTIONS),
-             "Resource": [f"{dynamodb}/{idempotency_table}"]},
-            {"Sid": "Logs", "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream",
-                                                          "logs:PutLogEvents"],
-             "Resource": [logs, f"{logs}:*"]},
-        ],
-    }
-
-
 # Monitoring: the alert topic, the alarms, the dashboard and the log retention of one deployed stage.
 
 ALERT_TOPIC = "{stage}-task-api-alerts"

@@ -135,7 +135,8 @@ def test_policy_is_least_privilege(stage):
     table = f"arn:aws:dynamodb:*:*:table/taskapi-{stage}-tasks"
     function = f"taskapi-{stage}"
     allowed_resources = {
-        "dynamodb": {table, f"{table}/index/status-index"},
+        "dynamodb": {table, f"{table}/index/status-index", f"{table}/index/owner-status-index",
+                     f"{table}-idempotency"},  # issue 6: owners' listings, Idempotency-Key records
         "logs": {f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",
                  f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"},
         "lambda": {f"arn:aws:lambda:*:*:function:{function}", f"arn:aws:lambda:*:*:function:{function}:*"},
