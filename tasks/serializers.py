@@ -1,7 +1,7 @@
 """The JSON contract: task input, task output and listing query parameters."""
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -39,7 +39,7 @@ class RFC3339Field(serializers.Field):
         value = super().get_value(dictionary)
         # A browser's datetime-local input has no offset: the browsable API's form is in UTC.
         if html.is_html_input(dictionary) and isinstance(value, str) and value and _is_naive(value):
-            return f"{value}+00:00"
+            return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()  # seconds too, as RFC 3339 wants
         return value
 
     def to_representation(self, value):

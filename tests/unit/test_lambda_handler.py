@@ -231,7 +231,9 @@ def test_manage_runs_the_command_and_returns_its_output(table, capsys):
     assert result == {
         "command": "create_table --dry-run",
         "status": 0,
-        "output": f"table {table}: unchanged\npoint-in-time recovery on {table}: unchanged\n",
+        "output": f"table {table}: unchanged\npoint-in-time recovery on {table}: unchanged\n"
+                  f"table {table}-idempotency: unchanged\n"  # issue 6: Idempotency-Key records, with TTL
+                  f"time to live on {table}-idempotency.expiresAt: unchanged\n",
     }
     # `zappa manage` shows the log tail, so the output is printed too.
     assert capsys.readouterr().out.startswith(f"table {table}: unchanged\n")

@@ -1,11 +1,10 @@
 """Ownership: API Gateway identities (through apig-wsgi, as on Lambda) own their tasks; others get 404."""
+import base64
 import json
 import os
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from apig_wsgi import make_lambda_handler
-from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 
 from tests import harness
@@ -18,7 +17,10 @@ NOBODY = {"identity": {"userArn": None, "apiKeyId": None, "sourceIp": "203.0.113
 
 @pytest.fixture(scope="module")
 def handler():
-    return make_lambda_handler(get_wsgi_application())
+    """The real Lambda entry point: apig-wsgi hands the event's requestContext to the app."""
+    from taskapi.lambda_function import handler
+
+    return handler
 
 
 def call(handler, method: str, path: str, *, context: dict, body=None, query=None, headers=None) -> tuple:
@@ -39,7 +41,8 @@ def call(handler, method: str, path: str, *, context: dict, body=None, query=Non
         "isBase64Encoded": False,
     }
     response = handler(event, None)
-    payload = json.loads(response["body"]) if response["body"] else None
+    body = base64.b64decode(response["body"]) if response.get("isBase64Encoded") else response["body"]
+    payload = json.loads(body) if body else None
     headers = {k: v[-1] for k, v in response.get("multiValueHeaders", {}).items()} or response.get("headers", {})
     return response["statusCode"], headers, payload
 
