@@ -123,14 +123,14 @@ def table_ttl_enable(name: str, attribute: str) -> None:
           TimeToLiveSpecification={"Enabled": True, "AttributeName": attribute})
 
 
-def _pages(service: str, operation: str, key: str, token: str = "NextToken", **kwargs) -> list[dict]:
+def _pages(service: str, operation: str, key: str, page_key: str = "NextToken", **kwargs) -> list[dict]:
     items, page = [], {}
     while True:
         response = _call(service, operation, **kwargs, **page)
         items.extend(response.get(key, []))
-        if not response.get(token):
+        if not response.get(page_key):
             return items
-        page = {token: response[token]}
+        page = {page_key: response[page_key]}
 
 
 # Identity
@@ -236,7 +236,7 @@ def subscription_delete(arn: str) -> None:
 
 def log_group_describe(name: str) -> dict | None:
     """Returns the log group, or None when there is none of exactly that name."""
-    groups = _pages("logs", "describe_log_groups", "logGroups", token="nextToken", logGroupNamePrefix=name)
+    groups = _pages("logs", "describe_log_groups", "logGroups", page_key="nextToken", logGroupNamePrefix=name)
     return next((group for group in groups if group["logGroupName"] == name), None)
 
 
@@ -263,5 +263,5 @@ def log_retention_delete(name: str) -> None:
 
 def rest_api_ids(name: str) -> list[str]:
     """Returns the ids of the REST APIs with this name (normally one, or none before the first deploy)."""
-    apis = _pages("apigateway", "get_rest_apis", "items", token="position", limit=500)
+    apis = _pages("apigateway", "get_rest_apis", "items", page_key="position", limit=500)
     return [api["id"] for api in apis if api.get("name") == name]
