@@ -4,6 +4,8 @@ import uuid
 MEMORY_MB = 512
 FUNCTION_NAME = "taskapi-dev"
 REGION = "us-east-1"
+# The REST API's execute-api host, which events carry in Host.
+HOST = f"a1b2c3d4e5.execute-api.{REGION}.amazonaws.com"
 
 
 def lambda_environment(*, table: str, dynamodb_url: str, code_dir: str | None = None) -> dict[str, str]:
@@ -13,6 +15,8 @@ def lambda_environment(*, table: str, dynamodb_url: str, code_dir: str | None = 
         "STAGE": "dev",
         "DJANGO_SECRET_KEY": "bench-only-not-a-secret",
         "DJANGO_DEBUG": "false",
+        # The API's own host, as a stage that names it would set it.
+        "DJANGO_ALLOWED_HOSTS": HOST,
         "TASKS_TABLE": table,
         "LOG_LEVEL": "INFO",
         "AWS_REGION": REGION,

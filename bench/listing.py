@@ -5,7 +5,7 @@ from collections.abc import Callable
 from bench.dynamo import CapacityMeter
 from bench.lambda_runtime import LambdaContext
 from bench.warm import Timer
-from tests.lambda_events import response_body, rest_v1
+from bench.events import response_body, rest_v1
 
 LISTINGS = {"all": "/tasks", "status": "/tasks?status=pending"}
 

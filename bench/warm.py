@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from bench.dynamo import CapacityMeter, _stamp
 from bench.lambda_runtime import LambdaContext
-from tests.lambda_events import response_body, rest_v1
+from bench.events import response_body, rest_v1
 
 OPERATIONS = ("create", "get", "update", "delete", "list")
 LIST_STATUSES = ("pending", "in_progress", "completed")
