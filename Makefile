@@ -69,3 +69,15 @@ e2e-localstack: venv
 
 clean:
 	rm -rf $(VENV) node_modules dist build staticfiles .pytest_cache
+
+# Benchmarks (issue 8): cold start, warm overhead, list cost at 1k/10k/100k tasks, package, cost; one table,
+# JSON in bench/results/. Several minutes: it seeds 100,000 tasks into its own DynamoDB Local.
+.PHONY: bench bench-smoke
+bench: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench
+
+# The bench's code paths at toy sizes, so they cannot rot; asserts no timings. Part of `make test`.
+bench-smoke: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/bench
+
+test: bench-smoke

@@ -14,7 +14,7 @@ def _ms(value: float) -> str:
 
 
 def _pcts(stats: dict) -> str:
-    return f"{stats['p50']:.2f} / {stats['p95']:.2f} / {stats['p99']:.2f}"
+    return f"{stats['p50']:.2f} / {stats['p95']:.2f} / {stats['p99']:.2f} (CPU {stats['cpu_mean']:.2f})"
 
 
 def _met(ok: bool) -> str:
@@ -29,20 +29,22 @@ def table(results: dict) -> str:
     """Returns the results as one Markdown table."""
     rows = [("Benchmark", "Measure", "taskapi", "Baseline / raw boto3", "Ratio", "Budget")]
     cold = results["cold_start"]
-    rows.append(("Cold start", f"spawn to first GET response, median of {cold['count']}",
-                 _ms(cold["app"]["wall_ms"]), _ms(cold["baseline"]["wall_ms"]), f"{cold['ratio_wall']:.2f}x",
-                 f"<= {BUDGETS['cold_ratio']}x: {_met(cold['ratio_wall'] <= BUDGETS['cold_ratio'])}"))
-    rows.append(("Cold start", "in process: imports + first event",
-                 _ms(cold["app"]["in_process_ms"]), _ms(cold["baseline"]["in_process_ms"]),
-                 f"{cold['ratio_in_process']:.2f}x", ""))
-    rows.append(("Cold start", "of which: import (init) / first event",
+    # Judged on CPU time: at 512 MB a function has 29% of a core, so its init is CPU-bound and its
+    # duration follows CPU time; wall time here also counts waiting for the other processes on the machine.
+    ok = cold["ratio_cpu"] <= BUDGETS["cold_ratio"]
+    rows.append(("Cold start", f"CPU time, fresh process to first GET response, median of {cold['count']}",
+                 _ms(cold["app"]["cpu_ms"]), _ms(cold["baseline"]["cpu_ms"]), f"{cold['ratio_cpu']:.2f}x",
+                 f"<= {BUDGETS['cold_ratio']}x: {_met(ok)}"))
+    rows.append(("Cold start", "wall time, spawn to first GET response",
+                 _ms(cold["app"]["wall_ms"]), _ms(cold["baseline"]["wall_ms"]), f"{cold['ratio_wall']:.2f}x", ""))
+    rows.append(("Cold start", "of which (wall): import = init / first event",
                  f"{_ms(cold['app']['init_ms'])} / {_ms(cold['app']['first_invoke_ms'])}",
                  f"{_ms(cold['baseline']['init_ms'])} / {_ms(cold['baseline']['first_invoke_ms'])}", "", ""))
     for operation, stats in results["warm"].items():
         budget = ""
         if operation == "get":
             budget = f"<= {BUDGETS['warm_get_ratio']}x p50: {_met(stats['ratio_p50'] <= BUDGETS['warm_get_ratio'])}"
-        rows.append((f"Warm {operation}", f"p50 / p95 / p99 ms over {stats['handler']['count']:,}",
+        rows.append((f"Warm {operation}", f"p50 / p95 / p99 ms over {stats['handler']['count']:,} (mean CPU ms)",
                      _pcts(stats["handler"]), _pcts(stats["raw"]),
                      f"{stats['ratio_p50']:.2f}x / {stats['ratio_p95']:.2f}x / {stats['ratio_p99']:.2f}x", budget))
     listing = results["list_cost"]

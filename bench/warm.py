@@ -115,6 +115,7 @@ def warm_latency(*, handler: Callable, raw: RawTasks, app_meter: CapacityMeter, 
     scratch = {name: Timer(CapacityMeter()) for name in OPERATIONS}
     create = rest_v1("POST", "/tasks", body={"title": "Bench task", "priority": "high", "tags": ["bench"]})
     page = rest_v1("GET", "/tasks")
+    warmup = min(warmup, events)
     for round_number in range(warmup + events):
         a, b = (app, base) if round_number >= warmup else (scratch, scratch)
         task_id = _expect(a["create"](handler, create, LambdaContext()), 201)["taskId"]
