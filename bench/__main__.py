@@ -36,7 +36,7 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--sizes", type=_sizes, default=[1_000, 10_000, 100_000], help="table sizes for list cost")
     parser.add_argument("--events", type=int, default=1_000, help="warm events per operation")
-    parser.add_argument("--cold-starts", type=int, default=10, help="cold starts per handler")
+    parser.add_argument("--cold-starts", type=int, default=20, help="cold starts per handler")
     parser.add_argument("--pages", type=int, default=200, help="list pages per listing and size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the JSON")
     return parser.parse_args(argv)
