@@ -99,8 +99,7 @@ LANGUAGE_CODE = "en-us"
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# Packages ship collected static files; only a working tree serves them from the apps' own folders.
-WHITENOISE_USE_FINDERS = IS_LOCAL
+WHITENOISE_USE_FINDERS = True
 
 # Bodies over this many bytes are refused with 413 before any parsing.
 MAX_BODY_BYTES = 64 * 1024
