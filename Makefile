@@ -72,9 +72,13 @@ clean:
 
 # Benchmarks (issue 8): cold start, warm overhead, list cost at 1k/10k/100k tasks, package, cost; one table,
 # JSON in bench/results/. Several minutes: it seeds 100,000 tasks into its own DynamoDB Local.
-.PHONY: bench bench-smoke
+.PHONY: bench bench-smoke bench-profile
 bench: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench
+
+# Where a cold start's time goes: imports only the app makes (-X importtime), and a pyinstrument tree.
+bench-profile: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.profile
 
 # The bench's code paths at toy sizes, so they cannot rot; asserts no timings. Part of `make test`.
 bench-smoke: venv npm

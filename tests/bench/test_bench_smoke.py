@@ -41,3 +41,13 @@ def test_bench_runs_every_benchmark_and_prints_one_table(tmp_path):
     table = done.stdout
     for row in ("| Cold start", "| Warm get", "| List, no filter", "| List, status=pending", "| Package", "| Cost"):
         assert row in table, row
+
+
+def test_bench_profile_shows_the_imports_only_the_app_makes_and_a_profile_tree():
+    done = subprocess.run([sys.executable, "-m", "bench.profile", "--top", "5"], cwd=ROOT, capture_output=True,
+                          text=True, timeout=280)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.splitlines()
+    only_app = lines[lines.index(next(line for line in lines if "modules only the app imports" in line)) + 1:][:5]
+    assert any(line.split()[0] == "django" for line in only_app), only_app
+    assert "One app cold start under pyinstrument" in done.stdout and "taskapi/wsgi.py" in done.stdout
