@@ -9,7 +9,7 @@ LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KE
 COMPOSE ?= docker compose
 LOCALSTACK_URL ?= http://127.0.0.1:4566
 
-.PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean
+.PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean lambda-venv package bench-package
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +54,13 @@ e2e-dynamodb-local: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=dynamodb-local \
 		$(BIN)/python -m pytest tests/e2e
 
-test: unit e2e-moto e2e-dynamodb-local
+test: unit e2e-moto e2e-dynamodb-local browser
+
+# Headless Chromium (Debian's chromium and chromium-driver, see .ci/run) through the browsable API and
+# /docs: at the root, under a /dev stage and through the Lambda handler. Screenshots: tests/artifacts/browser.
+.PHONY: browser
+browser: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=moto $(BIN)/python -m pytest tests/browser
 
 # LocalStack in Docker (see docker-compose.yml), and the e2e suite against it.
 localstack-up:
@@ -68,12 +74,34 @@ e2e-localstack: venv
 		$(BIN)/python -m pytest tests/e2e
 
 clean:
-	rm -rf $(VENV) node_modules dist build staticfiles .pytest_cache
+	rm -rf $(VENV) $(LAMBDA_VENV) node_modules dist build staticfiles .pytest_cache
+
+# The Lambda package: `zappa package dev` from a virtualenv holding only runtime requirements and Zappa.
+LAMBDA_VENV ?= .venv-lambda
+PACKAGE ?= dist/taskapi-dev.zip
+
+$(LAMBDA_VENV)/.installed: requirements.txt requirements-deploy.txt
+	$(PYTHON) -m venv $(LAMBDA_VENV)
+	$(LAMBDA_VENV)/bin/pip install -q --disable-pip-version-check -r requirements-deploy.txt
+	touch $@
+
+lambda-venv: $(LAMBDA_VENV)/.installed
+
+package: lambda-venv
+	@mkdir -p $(dir $(PACKAGE))
+	env -u AWS_ENDPOINT_URL VIRTUAL_ENV=$(abspath $(LAMBDA_VENV)) PATH=$(abspath $(LAMBDA_VENV))/bin:$$PATH \
+		$(LAMBDA_VENV)/bin/zappa package dev -o $(PACKAGE)
+	@$(LAMBDA_VENV)/bin/python -c 'import os, sys; size = os.path.getsize(sys.argv[1]); \
+		print(f"{sys.argv[1]}: {size} bytes ({size / 2**20:.2f} MiB zipped; budget 10 MiB)")' $(PACKAGE)
+
+# Package size against its 10 MiB budget, and cold-start time with and without the shipped .pyc.
+bench-package: package
+	$(BIN)/python bench/lambda_package.py
 
 # Benchmarks (issue 8): cold start, warm overhead, list cost at 1k/10k/100k tasks, package, cost; one table,
-# JSON in bench/results/. Several minutes: it seeds 100,000 tasks into its own DynamoDB Local.
+# JSON in bench/results/. A few minutes: it builds the package and seeds 100,000 tasks into its own DynamoDB Local.
 .PHONY: bench bench-smoke bench-profile
-bench: venv npm
+bench: venv npm package
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench
 
 # Where a cold start's time goes: imports only the app makes (-X importtime), and a pyinstrument tree.

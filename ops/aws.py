@@ -1,9 +1,10 @@
 """Thin typed adapters over boto3: one function per AWS call, errors turned into named outcomes."""
 import functools
+import json
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, NoCredentialsError
 from django.conf import settings
 
 _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=5, read_timeout=30)
@@ -11,6 +12,9 @@ _CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeou
 
 class AwsUnavailable(Exception):
     """The endpoint cannot be reached or no credentials were found; the message says which."""
+
+
+_REJECTED_CREDENTIALS = {"InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch"}
 
 
 class Unsupported(Exception):
@@ -32,9 +36,11 @@ def _call(service: str, operation: str, **kwargs) -> dict:
         return getattr(client(service), operation)(**kwargs)
     except NoCredentialsError:
         raise AwsUnavailable("no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID)") from None
-    except EndpointConnectionError as error:
+    except (EndpointConnectionError, ConnectTimeoutError) as error:
         raise AwsUnavailable(f"cannot reach {error.kwargs.get('endpoint_url', service)}") from None
     except ClientError as error:
+        if _code(error) in _REJECTED_CREDENTIALS:
+            raise AwsUnavailable(f"AWS rejected the credentials ({_code(error)})") from None
         if _code(error) in {"UnknownOperationException", "UnrecognizedClientException", "NotImplemented"}:
             raise Unsupported(f"{service} {operation} is not supported by this endpoint") from None
         raise
@@ -87,3 +93,147 @@ def table_pitr_enable(name: str) -> None:
         TableName=name,
         PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
     )
+
+
+def _pages(service: str, operation: str, key: str, token: str = "NextToken", **kwargs) -> list[dict]:
+    items, page = [], {}
+    while True:
+        response = _call(service, operation, **kwargs, **page)
+        items.extend(response.get(key, []))
+        if not response.get(token):
+            return items
+        page = {token: response[token]}
+
+
+# Identity
+
+def account_arn_prefix(service: str) -> str:
+    """Returns `arn:<partition>:<service>:<region>:<account>`, from the caller's identity."""
+    identity = _call("sts", "get_caller_identity")
+    partition = identity["Arn"].split(":")[1]
+    return f"arn:{partition}:{service}:{settings.AWS_REGION}:{identity['Account']}"
+
+
+# CloudWatch alarms
+
+def alarms_describe(names: list[str]) -> dict[str, dict]:
+    """Returns the metric alarms among `names` that exist, by name."""
+    alarms = _pages("cloudwatch", "describe_alarms", "MetricAlarms", AlarmNames=names, AlarmTypes=["MetricAlarm"])
+    return {alarm["AlarmName"]: alarm for alarm in alarms}
+
+
+def alarms_with_prefix(prefix: str) -> dict[str, dict]:
+    """Returns the metric alarms whose names start with `prefix`, by name."""
+    alarms = _pages("cloudwatch", "describe_alarms", "MetricAlarms", AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm"])
+    return {alarm["AlarmName"]: alarm for alarm in alarms}
+
+
+def alarm_put(request: dict) -> None:
+    """Creates or replaces a metric alarm (PutMetricAlarm overwrites the whole definition)."""
+    _call("cloudwatch", "put_metric_alarm", **request)
+
+
+def alarms_delete(names: list[str]) -> None:
+    """Deletes alarms; names that do not exist are ignored by CloudWatch."""
+    _call("cloudwatch", "delete_alarms", AlarmNames=names)
+
+
+# CloudWatch dashboards
+
+def dashboard_get(name: str) -> dict | None:
+    """Returns the dashboard's body, parsed, or None when there is no such dashboard."""
+    try:
+        body = _call("cloudwatch", "get_dashboard", DashboardName=name)["DashboardBody"]
+    except ClientError as error:
+        if _code(error) in {"ResourceNotFound", "ResourceNotFoundException"}:
+            return None
+        raise
+    return json.loads(body)
+
+
+def dashboard_put(name: str, body: dict) -> None:
+    """Creates or replaces a dashboard."""
+    _call("cloudwatch", "put_dashboard", DashboardName=name, DashboardBody=json.dumps(body, separators=(",", ":")))
+
+
+def dashboard_delete(name: str) -> None:
+    """Deletes a dashboard."""
+    _call("cloudwatch", "delete_dashboards", DashboardNames=[name])
+
+
+# SNS
+
+def topic_exists(arn: str) -> bool:
+    """Returns whether the topic exists."""
+    try:
+        _call("sns", "get_topic_attributes", TopicArn=arn)
+    except ClientError as error:
+        if _code(error) in {"NotFound", "NotFoundException"}:
+            return False
+        raise
+    return True
+
+
+def topic_create(name: str) -> str:
+    """Creates the topic (CreateTopic is idempotent) and returns its ARN."""
+    return _call("sns", "create_topic", Name=name)["TopicArn"]
+
+
+def topic_delete(arn: str) -> None:
+    """Deletes the topic; SNS deletes its subscriptions with it."""
+    _call("sns", "delete_topic", TopicArn=arn)
+
+
+def subscriptions_list(topic_arn: str) -> list[dict]:
+    """Returns the topic's subscriptions; a pending one has SubscriptionArn `PendingConfirmation`."""
+    try:
+        return _pages("sns", "list_subscriptions_by_topic", "Subscriptions", TopicArn=topic_arn)
+    except ClientError as error:
+        if _code(error) in {"NotFound", "NotFoundException"}:
+            return []
+        raise
+
+
+def subscription_create(topic_arn: str, email: str) -> str:
+    """Subscribes an email address; returns the subscription ARN, `pending confirmation` until the owner confirms."""
+    return _call("sns", "subscribe", TopicArn=topic_arn, Protocol="email", Endpoint=email)["SubscriptionArn"]
+
+
+def subscription_delete(arn: str) -> None:
+    """Unsubscribes a confirmed subscription."""
+    _call("sns", "unsubscribe", SubscriptionArn=arn)
+
+
+# CloudWatch Logs
+
+def log_group_describe(name: str) -> dict | None:
+    """Returns the log group, or None when there is none of exactly that name."""
+    groups = _pages("logs", "describe_log_groups", "logGroups", token="nextToken", logGroupNamePrefix=name)
+    return next((group for group in groups if group["logGroupName"] == name), None)
+
+
+def log_group_create(name: str) -> None:
+    """Creates a log group; one that already exists is left as it is."""
+    try:
+        _call("logs", "create_log_group", logGroupName=name)
+    except ClientError as error:
+        if _code(error) != "ResourceAlreadyExistsException":
+            raise
+
+
+def log_retention_put(name: str, days: int) -> None:
+    """Sets how many days the group keeps its events."""
+    _call("logs", "put_retention_policy", logGroupName=name, retentionInDays=days)
+
+
+def log_retention_delete(name: str) -> None:
+    """Removes the group's retention policy: its events are kept forever again."""
+    _call("logs", "delete_retention_policy", logGroupName=name)
+
+
+# API Gateway
+
+def rest_api_ids(name: str) -> list[str]:
+    """Returns the ids of the REST APIs with this name (normally one, or none before the first deploy)."""
+    apis = _pages("apigateway", "get_rest_apis", "items", token="position", limit=500)
+    return [api["id"] for api in apis if api.get("name") == name]

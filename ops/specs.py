@@ -3,6 +3,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from ops.stages import Stage
+from taskapi.metrics import NAMESPACE as APP_NAMESPACE
+
 
 @dataclass(frozen=True)
 class TableSpec:
@@ -39,3 +42,245 @@ class TableSpec:
 def tasks_table() -> TableSpec:
     """Returns the desired tasks table of this stage."""
     return TableSpec(name=settings.TASKS_TABLE)
+
+
+# Monitoring: the alert topic, the alarms, the dashboard and the log retention of one deployed stage.
+
+ALERT_TOPIC = "{stage}-task-api-alerts"
+DASHBOARD = "{stage}-task-api"
+ALARM_PREFIX = "{stage}-task-api-"
+LOG_RETENTION_DAYS = 30
+PERIOD = 300
+
+
+@dataclass(frozen=True)
+class Metric:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str  # Sum, Average, or a percentile such as p95
+
+    def metric_stat(self) -> dict:
+        return {
+            "Metric": {
+                "Namespace": self.namespace,
+                "MetricName": self.name,
+                "Dimensions": [{"Name": name, "Value": value} for name, value in self.dimensions],
+            },
+            "Period": PERIOD,
+            "Stat": self.stat,
+        }
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """One alarm: on a single `metric`, or on `expression` over the metrics named by id in `inputs`."""
+
+    name: str
+    description: str
+    threshold: float
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    metric: Metric | None = None
+    expression: str = ""
+    label: str = ""
+    inputs: tuple[tuple[str, Metric], ...] = ()
+
+    def put_request(self, *, topic_arn: str) -> dict:
+        """Returns the PutMetricAlarm arguments; alarm and OK notifications go to `topic_arn`."""
+        request = {
+            "AlarmName": self.name,
+            "AlarmDescription": self.description,
+            "ActionsEnabled": True,
+            "AlarmActions": [topic_arn],
+            "OKActions": [topic_arn],
+            "Threshold": float(self.threshold),
+            "ComparisonOperator": "GreaterThanThreshold",
+            "EvaluationPeriods": self.evaluation_periods,
+            "DatapointsToAlarm": self.datapoints_to_alarm,
+            "TreatMissingData": "notBreaching",
+        }
+        if self.metric is not None:
+            stat = self.metric.metric_stat()
+            request.update(Namespace=self.metric.namespace, MetricName=self.metric.name,
+                           Dimensions=stat["Metric"]["Dimensions"], Period=PERIOD)
+            percentile = self.metric.stat.startswith("p")
+            request["ExtendedStatistic" if percentile else "Statistic"] = self.metric.stat
+            return request
+        request["Metrics"] = [
+            {"Id": "result", "Expression": self.expression, "Label": self.label, "ReturnData": True},
+            *({"Id": query_id, "MetricStat": metric.metric_stat(), "ReturnData": False}
+              for query_id, metric in self.inputs),
+        ]
+        return request
+
+
+def _api(stage: Stage, name: str, stat: str) -> Metric:
+    return Metric("AWS/ApiGateway", name, (("ApiName", stage.api_name), ("Stage", stage.name)), stat)
+
+
+def _function(stage: Stage, name: str, stat: str = "Sum") -> Metric:
+    return Metric("AWS/Lambda", name, (("FunctionName", stage.function_name),), stat)
+
+
+def _table(stage: Stage, name: str, index: str | None = None) -> Metric:
+    dimensions = (("TableName", stage.tasks_table),) + ((("GlobalSecondaryIndexName", index),) if index else ())
+    return Metric("AWS/DynamoDB", name, dimensions, "Sum")
+
+
+def _table_indexes() -> list[str]:
+    return [index["IndexName"] for index in TableSpec(name="").create_request()["GlobalSecondaryIndexes"]]
+
+
+def _throttle_inputs(stage: Stage) -> tuple[tuple[str, Metric], ...]:
+    # ThrottledRequests is only published per Operation; the throttle events cover every request on the
+    # table and, with GlobalSecondaryIndexName, on each index.
+    inputs = [("tableReads", _table(stage, "ReadThrottleEvents")),
+              ("tableWrites", _table(stage, "WriteThrottleEvents"))]
+    for number, index in enumerate(_table_indexes(), start=1):
+        inputs += [(f"index{number}Reads", _table(stage, "ReadThrottleEvents", index)),
+                   (f"index{number}Writes", _table(stage, "WriteThrottleEvents", index))]
+    return tuple(inputs)
+
+
+def alarms(stage: Stage) -> list[AlarmSpec]:
+    """Returns the stage's alarms: the seed's four, then its two SLOs."""
+    prefix = ALARM_PREFIX.format(stage=stage.name)
+    throttles = _throttle_inputs(stage)
+    return [
+        AlarmSpec(
+            name=f"{prefix}high-error-rate",
+            description=f"More than 5% of {stage.api_name} API requests failed (4XX or 5XX) for 10 minutes.",
+            threshold=5, evaluation_periods=2, datapoints_to_alarm=2,
+            expression="100 * (FILL(errors4xx, 0) + FILL(errors5xx, 0)) / requests", label="Error rate (%)",
+            inputs=(("requests", _api(stage, "Count", "Sum")), ("errors4xx", _api(stage, "4XXError", "Sum")),
+                    ("errors5xx", _api(stage, "5XXError", "Sum"))),
+        ),
+        AlarmSpec(
+            name=f"{prefix}high-latency",
+            description=f"{stage.api_name} API average latency above 1000 ms for 10 minutes.",
+            threshold=1000, evaluation_periods=2, datapoints_to_alarm=2, metric=_api(stage, "Latency", "Average"),
+        ),
+        AlarmSpec(
+            name=f"{prefix}lambda-errors",
+            description=f"More than 5 invocation errors of {stage.function_name} in 5 minutes.",
+            threshold=5, evaluation_periods=1, datapoints_to_alarm=1, metric=_function(stage, "Errors"),
+        ),
+        AlarmSpec(
+            name=f"{prefix}db-throttling",
+            description=f"DynamoDB throttled requests on {stage.tasks_table} or its indexes.",
+            threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
+            expression=" + ".join(f"FILL({query_id}, 0)" for query_id, _ in throttles), label="Throttle events",
+            inputs=throttles,
+        ),
+        AlarmSpec(
+            name=f"{prefix}slo-p95-latency",
+            description=f"SLO: {stage.api_name} API p95 latency above 500 ms for 15 minutes.",
+            threshold=500, evaluation_periods=3, datapoints_to_alarm=3, metric=_api(stage, "Latency", "p95"),
+        ),
+        AlarmSpec(
+            name=f"{prefix}slo-5xx-rate",
+            description=f"SLO: more than 0.1% of {stage.api_name} API requests answered 5XX for 15 minutes.",
+            threshold=0.1, evaluation_periods=3, datapoints_to_alarm=3,
+            expression="100 * FILL(errors5xx, 0) / requests", label="5XX rate (%)",
+            inputs=(("requests", _api(stage, "Count", "Sum")), ("errors5xx", _api(stage, "5XXError", "Sum"))),
+        ),
+    ]
+
+
+def _line(metric: Metric, *, label: str, query_id: str = "", visible: bool = True, right: bool = False) -> list:
+    """Returns one dashboard metric in CloudWatch's array notation."""
+    options: dict = {"label": label, "stat": metric.stat}
+    if query_id:
+        options["id"] = query_id
+    if not visible:
+        options["visible"] = False
+    if right:
+        options["yAxis"] = "right"
+    return [metric.namespace, metric.name, *(part for pair in metric.dimensions for part in pair), options]
+
+
+def _widget(stage: Stage, title: str, metrics: list, *, x: int, y: int, width: int, stat: str = "Sum") -> dict:
+    return {
+        "type": "metric", "x": x, "y": y, "width": width, "height": 6,
+        "properties": {"title": title, "view": "timeSeries", "stacked": False, "region": stage.region,
+                       "period": PERIOD, "stat": stat, "metrics": metrics},
+    }
+
+
+_ENDPOINT = "${PROP('Dim.Endpoint')}"  # a dynamic label: each SEARCH result is named by its endpoint
+
+
+def _app_search(stage: Stage, metric: str, stat: str) -> str:
+    # One line per endpoint: SEARCH finds every Endpoint value the app has published for this stage.
+    query = f'{{{APP_NAMESPACE},Endpoint,Stage}} Stage="{stage.name}" MetricName="{metric}"'
+    return f"SEARCH('{query}', '{stat}', {PERIOD})"
+
+
+def dashboard(stage: Stage) -> dict:
+    """Returns the body of the stage's dashboard: API, Lambda and DynamoDB widgets, then the app's per-endpoint row."""
+    indexes = _table_indexes()
+    table_lines = [
+        _line(_table(stage, "ConsumedReadCapacityUnits"), label="Read capacity"),
+        _line(_table(stage, "ConsumedWriteCapacityUnits"), label="Write capacity"),
+        _line(_table(stage, "ReadThrottleEvents"), label="Read throttles", right=True),
+        _line(_table(stage, "WriteThrottleEvents"), label="Write throttles", right=True),
+    ]
+    for index in indexes:
+        table_lines += [
+            _line(_table(stage, "ConsumedReadCapacityUnits", index), label=f"{index} read capacity"),
+            _line(_table(stage, "ReadThrottleEvents", index), label=f"{index} read throttles", right=True),
+            _line(_table(stage, "WriteThrottleEvents", index), label=f"{index} write throttles", right=True),
+        ]
+    return {
+        "widgets": [
+            _widget(stage, "API requests by status", [
+                _line(_api(stage, "Count", "Sum"), label="Requests", query_id="requests", visible=False),
+                [{"expression": "requests - FILL(errors4xx, 0) - FILL(errors5xx, 0)", "label": "2XX", "id": "ok"}],
+                _line(_api(stage, "4XXError", "Sum"), label="4XX", query_id="errors4xx"),
+                _line(_api(stage, "5XXError", "Sum"), label="5XX", query_id="errors5xx"),
+            ], x=0, y=0, width=12),
+            _widget(stage, "API latency (ms)", [
+                _line(_api(stage, "Latency", percentile), label=percentile) for percentile in ("p50", "p95", "p99")
+            ], x=12, y=0, width=12, stat="p50"),
+            _widget(stage, "Lambda invocations and errors", [
+                _line(_function(stage, "Invocations"), label="Invocations"),
+                _line(_function(stage, "Errors"), label="Errors", right=True),
+            ], x=0, y=6, width=12),
+            _widget(stage, "DynamoDB capacity and throttles", table_lines, x=12, y=6, width=12),
+            _widget(stage, "Requests per endpoint", [
+                [{"expression": _app_search(stage, "RequestCount", "Sum"), "id": "requests", "label": _ENDPOINT}],
+            ], x=0, y=12, width=8),
+            _widget(stage, "Errors per endpoint", [
+                [{"expression": _app_search(stage, "4xx", "Sum"), "id": "errors4xx", "label": f"4xx {_ENDPOINT}"}],
+                [{"expression": _app_search(stage, "5xx", "Sum"), "id": "errors5xx", "label": f"5xx {_ENDPOINT}"}],
+            ], x=8, y=12, width=8),
+            _widget(stage, "Latency per endpoint (p95 ms)", [
+                [{"expression": _app_search(stage, "LatencyMs", "p95"), "id": "latency", "label": _ENDPOINT}],
+            ], x=16, y=12, width=8, stat="p95"),
+        ]
+    }
+
+
+@dataclass(frozen=True)
+class LogGroupSpec:
+    name: str
+    retention_days: int = LOG_RETENTION_DAYS
+
+
+def alert_topic(stage: Stage) -> str:
+    """Returns the name of the stage's SNS alert topic."""
+    return ALERT_TOPIC.format(stage=stage.name)
+
+
+def dashboard_name(stage: Stage) -> str:
+    """Returns the name of the stage's dashboard."""
+    return DASHBOARD.format(stage=stage.name)
+
+
+def log_groups(stage: Stage, *, api_id: str | None) -> list[LogGroupSpec]:
+    """Returns the function's log group, and the API's execution log group when the API's id is known."""
+    groups = [LogGroupSpec(stage.function_log_group)]
+    if api_id:
+        groups.append(LogGroupSpec(stage.api_log_group(api_id)))
+    return groups

@@ -4,10 +4,12 @@ import json
 import logging
 import time
 
-# Ids of the request being served: request_id always, plus AWS ids when running on Lambda.
+# Ids of the request being served: request_id always; on Lambda also apigw_request_id, lambda_request_id
+# and xray_trace_id (when present).
 request_context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("request_context", default={})
 
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_EMF = "_aws"  # the Embedded Metric Format block: private-looking, but CloudWatch needs it at the top level
 
 
 class RequestContextFilter(logging.Filter):
@@ -31,7 +33,7 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
+            if key not in _RESERVED and (not key.startswith("_") or key == _EMF):
                 line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)

@@ -1,5 +1,6 @@
 """Request-level middleware: request ids and access logs, and the request body cap."""
 import logging
+import os
 import re
 import time
 import uuid
@@ -8,12 +9,14 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from taskapi.logs import request_context
+from taskapi.metrics import request_metrics
 from taskapi.problems import problem_response
 
 access_logger = logging.getLogger("taskapi.requests")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{1,128}$")
 _NAMED_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+_TRACE_ROOT = re.compile(r"(?:^|;)\s*Root=(1-[0-9a-f]{8}-[0-9a-f]{24})(?:;|$)")
 
 
 def request_id_from(request: HttpRequest) -> str:
@@ -32,8 +35,28 @@ def route_template(request: HttpRequest) -> str:
     return f"{request.method} /{route}"
 
 
+def _trace_root(header: str) -> str | None:
+    match = _TRACE_ROOT.search(header)
+    return match.group(1) if match else None
+
+
+def aws_ids(request: HttpRequest) -> dict[str, str]:
+    """Returns the API Gateway request id, Lambda request id and X-Ray trace id of this request, when present."""
+    ids = {}
+    # apig-wsgi puts the API Gateway event's requestContext and the Lambda context into the WSGI environ.
+    api_request_id = (request.META.get("apig_wsgi.request_context") or {}).get("requestId")
+    lambda_request_id = getattr(request.META.get("apig_wsgi.context"), "aws_request_id", None)
+    # The Lambda runtime sets _X_AMZN_TRACE_ID per invocation (runtime state, not configuration: not in settings).
+    trace = _trace_root(request.headers.get("X-Amzn-Trace-Id") or os.environ.get("_X_AMZN_TRACE_ID", ""))
+    for key, value in (("apigw_request_id", api_request_id), ("lambda_request_id", lambda_request_id),
+                       ("xray_trace_id", trace)):
+        if isinstance(value, str) and value:
+            ids[key] = value
+    return ids
+
+
 class RequestLogMiddleware:
-    """Gives each request an id (X-Request-ID) and writes one JSON access line per request."""
+    """Gives each request an id (X-Request-ID) and writes one JSON access line per request, with its EMF metrics."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -42,18 +65,22 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         request_id = request_id_from(request)
         request.request_id = request_id
-        token = request_context.set({"request_id": request_id})
+        token = request_context.set({"request_id": request_id, **aws_ids(request)})
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            route = route_template(request)
+            duration_ms = round((time.perf_counter() - started) * 1000, 2)
             access_logger.info(
                 "request",
                 extra={
                     "method": request.method,
-                    "route": route_template(request),
+                    "route": route,
                     "path": request.path,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "duration_ms": duration_ms,
+                    **request_metrics(stage=settings.STAGE, endpoint=route, status=response.status_code,
+                                      latency_ms=duration_ms, timestamp_ms=int(time.time() * 1000)),
                 },
             )
             return response

@@ -2,9 +2,11 @@
 import logging
 from http import HTTPStatus
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
+from rest_framework.utils.serializer_helpers import ReturnDict
 
 logger = logging.getLogger("taskapi.errors")
 
@@ -69,8 +71,12 @@ def exception_handler(exc: Exception, context: dict) -> Response:
                         status=exc.status, headers=exc.headers)
     if isinstance(exc, exceptions.ValidationError):
         errors = _field_errors(exc.detail)
-        return Response(problem_body(400, title="Invalid request", detail="The request has invalid fields.",
-                                     errors=errors), status=400)
+        body = problem_body(400, title="Invalid request", detail="The request has invalid fields.", errors=errors)
+        serializer = getattr(exc.detail, "serializer", None)
+        if serializer is not None:
+            # Keeps the failed serializer with the body, so the browsable API redraws its form with the errors.
+            body = ReturnDict(body, serializer=serializer)
+        return Response(body, status=400)
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if isinstance(exc, exceptions.Throttled) and exc.wait:
@@ -78,10 +84,11 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         status = exc.status_code
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         return Response(problem_body(status, detail=str(detail)), status=status, headers=headers)
-    from django.http import Http404
-
     if isinstance(exc, Http404):
         return Response(problem_body(404, detail="No resource at this URL."), status=404)
+    if isinstance(exc, SuspiciousOperation):  # DisallowedHost, raised when a view builds an absolute URL
+        logger.warning("suspicious request refused: %s", exc)
+        return Response(problem_body(400, detail="The request could not be understood."), status=400)
     logger.exception("unhandled error in %s %s", getattr(request, "method", "?"), getattr(request, "path", "?"))
     return Response(problem_body(500, detail="An unexpected error occurred; it has been logged."), status=500)
 

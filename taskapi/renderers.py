@@ -1,5 +1,6 @@
-"""JSON rendering that labels error bodies as RFC 9457 problem documents."""
-from rest_framework.renderers import JSONRenderer
+"""JSON rendering that labels error bodies as RFC 9457 problem documents, and the browsable API."""
+from rest_framework import serializers
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 
 from taskapi.problems import PROBLEM_CONTENT_TYPE
 
@@ -13,3 +14,31 @@ class ProblemAwareJSONRenderer(JSONRenderer):
         if response is not None and response.status_code >= 400:
             response["Content-Type"] = PROBLEM_CONTENT_TYPE
         return super().render(data, accepted_media_type, renderer_context)
+
+
+class TaskBrowsableAPIRenderer(BrowsableAPIRenderer):
+    """DRF's browsable API, with forms built from the view's write serializer and HTML kept HTML on errors."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        response = (renderer_context or {}).get("response")
+        content_type = response.get("Content-Type") if response is not None else None
+        page = super().render(data, accepted_media_type, renderer_context)
+        # The JSON shown inside the page relabels error responses as problem+json; the page itself is HTML.
+        if content_type:
+            response["Content-Type"] = content_type
+        return page
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        if context["response"].status_code >= 400:
+            context["response_headers"]["Content-Type"] = PROBLEM_CONTENT_TYPE
+        return context
+
+    def render_form_for_serializer(self, serializer):
+        view = self.renderer_context.get("view")
+        write_class = view.get_serializer_class() if hasattr(view, "get_serializer_class") else None
+        # A response carries the read-only output serializer; its form would have no fields, so
+        # redraw the write serializer's form, filled from the same object.
+        if write_class is not None and not isinstance(serializer, (write_class, serializers.ListSerializer)):
+            serializer = view.get_serializer(instance=serializer.instance)
+        return super().render_form_for_serializer(serializer)

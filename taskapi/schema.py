@@ -33,3 +33,10 @@ def strip_trailing_slashes(result: dict, **kwargs) -> dict:
     """drf-spectacular hook: documents /tasks and /tasks/{taskId}; both also answer with a slash."""
     result["paths"] = {path.rstrip("/") or "/": item for path, item in result["paths"].items()}
     return result
+
+
+def stage_server(result: dict, request=None, **kwargs) -> dict:
+    """drf-spectacular hook: the server is this deployment's path prefix (`/dev` on a stage), so docs call it."""
+    if request is not None:
+        result["servers"] = [{"url": request.META.get("SCRIPT_NAME", "").rstrip("/") or "/"}]
+    return result

@@ -48,12 +48,14 @@ SECRET_KEY = (
     _env("DJANGO_SECRET_KEY", "local-insecure-key-do-not-deploy") if IS_LOCAL else _required("DJANGO_SECRET_KEY")
 )
 
-# API Gateway, function URL and ALB hosts, plus any custom domains of this stage.
+# API Gateway ({id}.execute-api.{region}.amazonaws.com), function URL ({id}.lambda-url.{region}.on.aws)
+# and ALB ({name}-{n}.{region}.elb.amazonaws.com) hosts of this region, plus this stage's custom domains.
+_REGION = _env("AWS_REGION", _env("AWS_DEFAULT_REGION", "us-east-1"))
 ALLOWED_HOSTS = _env_list(
     "DJANGO_ALLOWED_HOSTS",
     ["127.0.0.1", "localhost", "testserver"]
     if IS_LOCAL
-    else [".execute-api.amazonaws.com", ".lambda-url.amazonaws.com", ".elb.amazonaws.com"],
+    else [f".execute-api.{_REGION}.amazonaws.com", f".lambda-url.{_REGION}.on.aws", f".{_REGION}.elb.amazonaws.com"],
 ) + _env_list("CUSTOM_DOMAINS", [])
 
 # AWS: endpoints come from the SDK's own AWS_ENDPOINT_URL(_DYNAMODB) variables, never from here.
@@ -65,6 +67,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tasks",
     "ops",
 ]
@@ -74,8 +77,12 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Validates the Host header on every request (a disallowed host gets a 400 problem).
+    "django.middleware.common.CommonMiddleware",
     "taskapi.middleware.BodySizeLimitMiddleware",
 ]
+# Routes match with and without the slash themselves; no redirects.
+APPEND_SLASH = False
 
 ROOT_URLCONF = "taskapi.urls"
 WSGI_APPLICATION = "taskapi.wsgi.application"
@@ -86,7 +93,7 @@ DATABASES: dict = {}
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "taskapi" / "templates"],  # the browsable API's look (rest_framework/api.html)
         "APP_DIRS": True,
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
@@ -97,8 +104,13 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 LANGUAGE_CODE = "en-us"
 
-STATIC_URL = "static/"
+# Absolute, so Django never caches one request's script prefix in it; the storage adds the prefix per request.
+STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "taskapi.stage.ScriptPrefixStaticFilesStorage"},
+}
 WHITENOISE_USE_FINDERS = True
 
 # Bodies over this many bytes are refused with 413 before any parsing.
@@ -106,8 +118,16 @@ MAX_BODY_BYTES = 64 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
-    "DEFAULT_RENDERER_CLASSES": ["taskapi.renderers.ProblemAwareJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "taskapi.renderers.ProblemAwareJSONRenderer",
+        "taskapi.renderers.TaskBrowsableAPIRenderer",
+    ],
+    # Form bodies only from the browsable API's own forms; every other client gets 415 for them.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "taskapi.parsers.BrowsableFormParser",
+        "taskapi.parsers.BrowsableMultiPartParser",
+    ],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,
@@ -125,7 +145,14 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "taskapi.schema.strip_trailing_slashes",
+        "taskapi.schema.stage_server",
     ],
+    # The documented contract is JSON; the form parsers exist for the browsable API only.
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    # /docs loads Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # CORS: every origin only on local and dev stages, as the seed has it; explicit origins elsewhere.
@@ -165,3 +192,8 @@ LOGGING = {
         "werkzeug": {"level": "WARNING"},
     },
 }
+
+# Monitoring (the ops app): zappa_settings.json names each deployed stage's function, API and table;
+# ALERT_EMAILS (comma-separated) are subscribed to the stage's alert topic when no --email is given.
+ZAPPA_SETTINGS_FILE = Path(_env("ZAPPA_SETTINGS_FILE", str(BASE_DIR / "zappa_settings.json")))
+ALERT_EMAILS = _env_list("ALERT_EMAILS", [])

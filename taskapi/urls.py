@@ -1,10 +1,11 @@
-"""URL routes: /tasks, the OpenAPI schema, and problem documents for Django's own errors."""
+"""URL routes: /tasks, the API root, the OpenAPI schema and its docs, and problem documents for Django's own errors."""
 import functools
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path
+from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
+from taskapi.views import ApiRootView
 from tasks.views import TaskViewSet
 
 
@@ -18,18 +19,24 @@ class OptionalSlashRouter(SimpleRouter):
 
 
 @functools.cache
-def _openapi_view():
-    from drf_spectacular.views import SpectacularJSONAPIView
+def _schema_views() -> dict:
+    """drf-spectacular's views, the task operations documented first; built by the first schema or docs request."""
+    from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
     from tasks.openapi import task_views_document
 
     task_views_document()
-    return SpectacularJSONAPIView.as_view()
+    return {"openapi": SpectacularJSONAPIView.as_view(), "docs": SpectacularSwaggerView.as_view(url_name="openapi")}
 
 
 def openapi(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     """GET /openapi.json: drf-spectacular loads on the first call, so it costs API cold starts nothing."""
-    return _openapi_view()(request, *args, **kwargs)
+    return _schema_views()["openapi"](request, *args, **kwargs)
+
+
+def docs(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """GET /docs: Swagger UI for /openapi.json, loaded the same way."""
+    return _schema_views()["docs"](request, *args, **kwargs)
 
 
 router = OptionalSlashRouter()
@@ -37,6 +44,8 @@ router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
     path("openapi.json", openapi, name="openapi"),
+    re_path(r"^docs/?$", docs, name="docs"),
+    path("", ApiRootView.as_view(), name="api-root"),
     path("", include(router.urls)),
 ]
 

@@ -5,11 +5,14 @@ from datetime import datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks.domain import PRIORITIES, STATUSES, timestamp
 
 READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "version")
+# Fields the browsable API's own forms add to a submission; only ignored in form (HTML) input.
+FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "_method", "_content_type", "_content"})
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -31,8 +34,33 @@ class RFC3339Field(serializers.Field):
             self.fail("invalid")
         return timestamp(moment)
 
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        # A browser's datetime-local input has no offset: the browsable API's form is in UTC.
+        if html.is_html_input(dictionary) and isinstance(value, str) and value and _is_naive(value):
+            return f"{value}+00:00"
+        return value
+
     def to_representation(self, value):
         return value
+
+
+def _is_naive(value: str) -> bool:
+    try:
+        return datetime.fromisoformat(value).tzinfo is None
+    except ValueError:
+        return False
+
+
+class TagListField(serializers.ListField):
+    """A list of strings; in an HTML form it is one comma-separated text input."""
+
+    def get_value(self, dictionary):
+        if html.is_html_input(dictionary) and self.field_name in dictionary:
+            values = dictionary.getlist(self.field_name)
+            if len(values) == 1:
+                return [tag.strip() for tag in values[0].split(",") if tag.strip()]
+        return super().get_value(dictionary)
 
 
 class StrictCharField(serializers.CharField):
@@ -49,17 +77,22 @@ class TaskWriteSerializer(serializers.Serializer):
 
     title = StrictCharField(max_length=200)
     description = StrictCharField(max_length=10_000, allow_blank=True, allow_null=True, required=False,
-                                  trim_whitespace=False)
-    status = serializers.ChoiceField(choices=STATUSES, default="pending")
-    priority = serializers.ChoiceField(choices=PRIORITIES, default="medium")
+                                  trim_whitespace=False, style={"base_template": "textarea.html"})
+    status = serializers.ChoiceField(choices=STATUSES, default="pending", initial="pending")
+    priority = serializers.ChoiceField(choices=PRIORITIES, default="medium", initial="medium")
     dueDate = RFC3339Field(source="due_date", allow_null=True, required=False,
-                           help_text="RFC 3339 date-time; stored and returned in UTC.")
-    tags = serializers.ListField(child=StrictCharField(min_length=1, max_length=64), max_length=50, required=False)
+                           help_text="RFC 3339 date-time; stored and returned in UTC.",
+                           style={"template": "tasks/fields/due_date.html"})
+    tags = TagListField(child=StrictCharField(min_length=1, max_length=64), max_length=50, required=False,
+                        style={"template": "tasks/fields/tags.html"})
 
     def to_internal_value(self, data):
         errors = {}
         if isinstance(data, Mapping):
+            ignored = FORM_CONTROL_FIELDS if html.is_html_input(data) else frozenset()
             for name in data:
+                if name in ignored:
+                    continue
                 if name in READ_ONLY_FIELDS:
                     errors[name] = ["This field is read-only."]
                 elif name not in self.fields:

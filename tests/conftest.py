@@ -53,3 +53,12 @@ def log_lines():
 
     yield read
     logging.getLogger().removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
+def _script_prefix_reset():
+    """Requests under a stage set Django's per-thread script prefix; Django's test client never resets it."""
+    yield
+    from django.urls import set_script_prefix
+
+    set_script_prefix("/")

@@ -1,8 +1,9 @@
 """manage.py emulator: the embedded AWS emulator (moto server) on LocalStack's port."""
 import signal
+import socket
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -15,6 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args, host: str, port: int, **options) -> None:
         from moto.server import ThreadedMotoServer  # a development dependency, never on Lambda
 
+        # ThreadedMotoServer.start() waits forever when its port is taken, so check the port first.
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError as error:
+                raise CommandError(f"cannot listen on {host}:{port}: {error.strerror} (another emulator?)") from None
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         self.stdout.write(f"AWS emulator on http://{host}:{port} (set AWS_ENDPOINT_URL to it); Ctrl-C stops it.")
