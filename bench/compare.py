@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         event_file = workdir / "event.json"
         event_file.write_text(__import__("json").dumps(rest_v1("GET", f"/tasks/{task_id}")))
         first = next(iter(bundles.values()))
-        starts = {revision: (code_dir, path, coldstart.app_handler(code_dir))
+        starts = {revision: (code_dir, path, coldstart.APP_HANDLER)
                   for revision, (code_dir, path) in bundles.items()}
         starts["baseline"] = (first[0], first[1], coldstart.BASELINE_HANDLER)
         samples: dict[str, list[dict]] = {name: [] for name in starts}

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
                                    *extra], env=env, cwd=code_dir, capture_output=True, text=True, check=True)
             return done.stderr
 
-        app = _self_times(run("-X", "importtime", handler=coldstart.app_handler(code_dir)))
+        app = _self_times(run("-X", "importtime", handler=coldstart.APP_HANDLER))
         base = _self_times(run("-X", "importtime", handler=coldstart.BASELINE_HANDLER))
         only = collections.Counter()
         for module in set(app) - set(base):
@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> None:
         for package, micros in only.most_common(args.top):
             print(f"  {package:32} {micros / 1000:7.1f} ms")
         print("\nOne app cold start under pyinstrument (wall time):")
-        print(run("-c", _PROFILED, handler=coldstart.app_handler(code_dir),
+        print(run("-c", _PROFILED, handler=coldstart.APP_HANDLER,
                   extra=[sysconfig.get_paths()["purelib"]]).split("\n", 1)[-1])
     finally:
         database.stop()
