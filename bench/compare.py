@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
                 if round_number:  # the first round only warms the OS file cache
                     samples[name].append(result)
         base = {key: statistics.median(sample[key] for sample in samples["baseline"]) for key in ("cpu_ms", "wall_ms")}
-        print(f"| revision | CPU ms (x baseline) | wall ms (x baseline) | import / first event ms |")
+        print("| revision | CPU ms (x baseline) | wall ms (x baseline) | import / first event ms |")
         print("|---|---|---|---|")
         for name, runs in samples.items():
             cpu, wall = (statistics.median(run[key] for run in runs) for key in ("cpu_ms", "wall_ms"))

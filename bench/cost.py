@@ -32,7 +32,8 @@ def cost_per_million(warm: dict) -> dict:
         requests = share * 1e6
         stretched = measured["mean"] + measured["cpu_mean"] * (1 / CPU_SHARE_512 - 1)
         lines["lambda_requests"] += requests * PRICES["lambda_request"]
-        lines["lambda_duration"] += requests * math.ceil(measured["mean"]) / 1000 * MEMORY_GB * PRICES["lambda_gb_second"]
+        lines["lambda_duration"] += (requests * math.ceil(measured["mean"]) / 1000 * MEMORY_GB
+                                     * PRICES["lambda_gb_second"])
         lines["lambda_duration_512mb"] += (requests * math.ceil(stretched) / 1000 * MEMORY_GB
                                            * PRICES["lambda_gb_second"])
         unit_price = PRICES["dynamodb_read_unit"] if operation in READS else PRICES["dynamodb_write_unit"]
