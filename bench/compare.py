@@ -6,6 +6,7 @@ so every figure shares the same machine load and the same DynamoDB Local.
 """
 import argparse
 import io
+import json
 import os
 import shutil
 import statistics
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
             path, _ = coldstart.code_bundle(code_dir, source=source, use_package=False)
             bundles[revision] = (code_dir, path)
         event_file = workdir / "event.json"
-        event_file.write_text(__import__("json").dumps(rest_v1("GET", f"/tasks/{task_id}")))
+        event_file.write_text(json.dumps(rest_v1("GET", f"/tasks/{task_id}")))
         first = next(iter(bundles.values()))
         starts = {revision: (code_dir, path, coldstart.APP_HANDLER)
                   for revision, (code_dir, path) in bundles.items()}
