@@ -98,6 +98,22 @@ package: lambda-venv
 bench-package: package
 	$(BIN)/python bench/lambda_package.py
 
+# Benchmarks (issue 8): cold start, warm overhead, list cost at 1k/10k/100k tasks, package, cost; one table,
+# JSON in bench/results/. A few minutes: it builds the package and seeds 100,000 tasks into its own DynamoDB Local.
+.PHONY: bench bench-smoke bench-profile
+bench: venv npm package
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench
+
+# Where a cold start's time goes: imports only the app makes (-X importtime), and a pyinstrument tree.
+bench-profile: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.profile
+
+# The bench's code paths at toy sizes, so they cannot rot; asserts no timings. Part of `make test`.
+bench-smoke: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m pytest tests/bench
+
+test: bench-smoke
+
 # Security: bandit on the source (findings fixed or justified with `# nosec <id>` and a reason), and a
 # known-vulnerability audit of every installed pin. pip-audit needs the OSV database online; where it
 # cannot be reached (this offline CI), the step says so and is skipped rather than passing silently.

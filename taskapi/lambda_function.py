@@ -1,4 +1,5 @@
 """The AWS Lambda entry point: HTTP events through apig-wsgi into Django, and Zappa's own invocations."""
+import gc
 import importlib
 import inspect
 import io
@@ -8,6 +9,10 @@ import os
 import shlex
 from http import HTTPStatus
 from typing import Any
+
+# Init builds only long-lived objects: no cyclic GC until Django is set up (the imports below load
+# django.urls before taskapi.wsgi, which freezes what set-up built, turns collection off itself).
+gc.disable()
 
 
 def secret_key_load() -> None:
@@ -45,6 +50,8 @@ from django.core.management import CommandError, call_command  # noqa: E402
 
 from taskapi.stage import StagePrefixMiddleware  # noqa: E402
 from taskapi.wsgi import application  # noqa: E402  (django.setup(): once per container, at import)
+
+gc.enable()  # taskapi.wsgi has done so already, unless a process imported it before this module
 
 logger = logging.getLogger("taskapi.lambda")
 

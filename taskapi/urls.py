@@ -1,6 +1,8 @@
 """URL routes: /tasks, the API root, the OpenAPI schema and its docs, and problem documents for Django's own errors."""
+import functools
+
+from django.http import HttpRequest, HttpResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.routers import SimpleRouter
 
 from taskapi.views import ApiRootView
@@ -16,12 +18,33 @@ class OptionalSlashRouter(SimpleRouter):
         self.trailing_slash = "/?"
 
 
+@functools.cache
+def _schema_views() -> dict:
+    """drf-spectacular's views, the task operations documented first; built by the first schema or docs request."""
+    from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+
+    from tasks.openapi import task_views_document
+
+    task_views_document()
+    return {"openapi": SpectacularJSONAPIView.as_view(), "docs": SpectacularSwaggerView.as_view(url_name="openapi")}
+
+
+def openapi(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """GET /openapi.json: drf-spectacular loads on the first call, so it costs API cold starts nothing."""
+    return _schema_views()["openapi"](request, *args, **kwargs)
+
+
+def docs(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    """GET /docs: Swagger UI for /openapi.json, loaded the same way."""
+    return _schema_views()["docs"](request, *args, **kwargs)
+
+
 router = OptionalSlashRouter()
 router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
-    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
-    re_path(r"^docs/?$", SpectacularSwaggerView.as_view(url_name="openapi"), name="docs"),
+    path("openapi.json", openapi, name="openapi"),
+    re_path(r"^docs/?$", docs, name="docs"),
     path("", ApiRootView.as_view(), name="api-root"),
     path("", include(router.urls)),
 ]

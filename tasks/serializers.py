@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.utils import html
+from rest_framework.utils.serializer_helpers import BindingDict
 
 from tasks.domain import PRIORITIES, STATUSES, timestamp
 
@@ -116,7 +117,26 @@ class TaskWriteSerializer(serializers.Serializer):
         return tags
 
 
-class TaskSerializer(serializers.Serializer):
+class OutputSerializer(serializers.Serializer):
+    """A read-only serializer whose fields are bound once per class, not deep-copied per instance.
+
+    DRF deep-copies every declared field for each serializer instance: the largest framework cost of
+    answering with a task. Output fields keep no per-request state and these serializers take no
+    context, so one bound set serves every instance. Never for input: validation state is per instance.
+    """
+
+    @property
+    def fields(self) -> BindingDict:
+        shared = type(self).__dict__.get("_shared_fields")
+        if shared is None:
+            shared = BindingDict(self)
+            for name, field in self.get_fields().items():
+                shared[name] = field
+            type(self)._shared_fields = shared
+        return shared
+
+
+class TaskSerializer(OutputSerializer):
     """A task as the API returns it."""
 
     taskId = serializers.UUIDField(source="task_id", read_only=True)

@@ -1,44 +1,21 @@
 """The /tasks HTTP API: validate with a serializer, call a service, serialize the result."""
 from django.urls import reverse
 from django.utils.http import parse_etags
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from taskapi.schema import PROBLEM_RESPONSES
 from tasks import idempotency, services
 from tasks.authentication import IdentityRequired, owner_of
 from tasks.domain import Task, TaskQuery
 from tasks.pagination import cursor_decode, cursor_encode, next_link
-from tasks.serializers import (
-    TaskDeletedSerializer,
-    TaskListQuerySerializer,
-    TaskPageSerializer,
-    TaskSerializer,
-    TaskWriteSerializer,
-)
+from tasks.serializers import TaskListQuerySerializer, TaskSerializer, TaskWriteSerializer
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ALWAYS_ALLOWED_PARAMS = {"format"}  # DRF's renderer override
 FILTER_PARAMS = ("status", "priority", "tag", "createdFrom", "createdTo", "order")
-
-_ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 304],
-                         description="The task's version as a strong entity tag.")
-_LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
-                             description="The new task's absolute URL.")
-_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="Write only if the task still has this ETag; otherwise 412.")
-_IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                  description="Answer 304 if the task still has this ETag.")
-_TASK_ID = OpenApiParameter("taskId", OpenApiTypes.UUID, OpenApiParameter.PATH)
-_IDEMPOTENCY_KEY = OpenApiParameter(
-    idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=idempotency.KEY_PATTERN,
-    description="Makes retries safe: the same key and body within 24 h replay the first response; "
-                "another body gives 422, a retry while the first is running 409.")
 
 
 def task_etag(task: Task) -> str:
@@ -58,48 +35,6 @@ def if_match_versions(request: Request) -> list[int] | None:
     return [int(tag[1:-1]) for tag in etags if tag[1:-1].isdigit()] or [-1]
 
 
-def _errors(codes: tuple[int, ...]) -> dict:
-    # Every task operation may also answer 401 (identity required) and 503 (DynamoDB unavailable).
-    return {code: PROBLEM_RESPONSES[code] for code in (*codes, 401, 503)}
-
-
-@extend_schema_view(
-    list=extend_schema(
-        summary="List tasks, newest first",
-        parameters=[TaskListQuerySerializer],
-        responses={200: TaskPageSerializer, **_errors((400,))},
-    ),
-    create=extend_schema(
-        summary="Create a task",
-        request=TaskWriteSerializer,
-        parameters=[_IDEMPOTENCY_KEY, _ETAG, _LOCATION],
-        responses={201: TaskSerializer, **_errors((400, 409, 413, 415, 422))},
-    ),
-    retrieve=extend_schema(
-        summary="Get a task",
-        parameters=[_TASK_ID, _IF_NONE_MATCH, _ETAG],
-        responses={200: TaskSerializer,
-                   304: OpenApiResponse(description="Not modified: the task still has the ETag sent."),
-                   **_errors((400, 404))},
-    ),
-    update=extend_schema(
-        summary="Update the fields sent (same as PATCH)",
-        parameters=[_TASK_ID, _IF_MATCH, _ETAG],
-        request=TaskWriteSerializer(partial=True),
-        responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
-    ),
-    partial_update=extend_schema(
-        summary="Update the fields sent",
-        parameters=[_TASK_ID, _IF_MATCH, _ETAG],
-        request=TaskWriteSerializer(partial=True),
-        responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
-    ),
-    destroy=extend_schema(
-        summary="Delete a task",
-        parameters=[_TASK_ID, _IF_MATCH],
-        responses={200: TaskDeletedSerializer, **_errors((400, 404, 412))},
-    ),
-)
 class TaskViewSet(viewsets.GenericViewSet):
     """Tasks: create, read, update the fields sent, delete, and list newest first."""
 
@@ -109,6 +44,9 @@ class TaskViewSet(viewsets.GenericViewSet):
     serializer_class = TaskWriteSerializer
     filter_backends: list = []
     pagination_class = None
+    # tasks.openapi sets the schema when /openapi.json is first served. DRF's router reads every class
+    # attribute, and the default schema would import drf-spectacular on every cold start.
+    schema = None
 
     def get_queryset(self):  # There is no queryset; the browsable API only asks whether one exists.
         return []

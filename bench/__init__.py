@@ -1,0 +1,1 @@
+"""Benchmarks: cold start, warm handler overhead, list cost at scale, package size and cost (`make bench`)."""

@@ -1,0 +1,92 @@
+"""`python -m bench.compare REV...`: cold starts of the app at several git revisions, in one run.
+
+For measuring an optimisation before and after: each revision's taskapi/, tasks/ and ops/ are bundled
+the way `make bench` bundles the working tree, and the revisions and the baseline handler take turns,
+so every figure shares the same machine load and the same DynamoDB Local.
+"""
+import argparse
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+from bench import coldstart, dynamo
+from bench.events import rest_v1
+from bench.lambda_runtime import lambda_environment
+from tests.harness import DynamoDBLocal
+
+ROOT = coldstart.ROOT
+
+
+def _export(revision: str, into: Path) -> Path:
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", revision, *coldstart.APP_PACKAGES], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
+    parser.add_argument("revisions", nargs="+", help="git revisions; WORKTREE means the working tree")
+    parser.add_argument("--cold-starts", type=int, default=10)
+    args = parser.parse_args(argv)
+    database = DynamoDBLocal()
+    workdir = Path(tempfile.mkdtemp(prefix="taskapi-compare-"))
+    bundles: dict[str, tuple[Path, list[Path]]] = {}
+    try:
+        table = f"taskapi-bench-{uuid.uuid4().hex[:10]}"
+        env = lambda_environment(table=table, dynamodb_url=database.url)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.update(env)
+        import django
+        from django.core.management import call_command
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
+        django.setup()
+        call_command("create_table", stdout=io.StringIO())
+        dynamo.seed(table=table, start=0, stop=100)
+        task_id = dynamo.raw_client().scan(TableName=table, Limit=1)["Items"][0]["taskId"]["S"]
+        for number, revision in enumerate(args.revisions):
+            source = ROOT if revision == "WORKTREE" else _export(revision, workdir / f"src-{number}")
+            code_dir = workdir / f"task-{number}"
+            path, _ = coldstart.code_bundle(code_dir, source=source, use_package=False)
+            bundles[revision] = (code_dir, path)
+        event_file = workdir / "event.json"
+        event_file.write_text(json.dumps(rest_v1("GET", f"/tasks/{task_id}")))
+        first = next(iter(bundles.values()))
+        starts = {revision: (code_dir, path, coldstart.APP_HANDLER)
+                  for revision, (code_dir, path) in bundles.items()}
+        starts["baseline"] = (first[0], first[1], coldstart.BASELINE_HANDLER)
+        samples: dict[str, list[dict]] = {name: [] for name in starts}
+        for round_number in range(args.cold_starts + 1):
+            order = list(starts) if round_number % 2 else list(reversed(starts))
+            for name in order:
+                code_dir, path, handler = starts[name]
+                result = coldstart.cold_start(code_dir=code_dir, path=path, handler=handler, event_file=event_file,
+                                              env=lambda_environment(table=table, dynamodb_url=database.url,
+                                                                     code_dir=str(code_dir)))
+                if round_number:  # the first round only warms the OS file cache
+                    samples[name].append(result)
+        base = {key: statistics.median(sample[key] for sample in samples["baseline"]) for key in ("cpu_ms", "wall_ms")}
+        print("| revision | CPU ms (x baseline) | wall ms (x baseline) | import / first event ms |")
+        print("|---|---|---|---|")
+        for name, runs in samples.items():
+            cpu, wall = (statistics.median(run[key] for run in runs) for key in ("cpu_ms", "wall_ms"))
+            init, first_event = (statistics.median(run[key] for run in runs) for key in ("init_ms", "first_invoke_ms"))
+            print(f"| {name} | {cpu:.0f} ({cpu / base['cpu_ms']:.2f}x) | {wall:.0f} ({wall / base['wall_ms']:.2f}x) "
+                  f"| {init:.0f} / {first_event:.0f} |")
+    finally:
+        database.stop()
+        for code_dir, _ in bundles.values():
+            coldstart.make_writable(code_dir)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
