@@ -30,12 +30,9 @@ _ERRORS = {
 class FaultProxy:
     """A threaded HTTP proxy to `upstream`; `schedule()` queues the faults the next matching requests get."""
 
-    def __init__(self, upstream: str, *, slow_seconds: float = 1.5, serialize: bool = False) -> None:
+    def __init__(self, upstream: str, *, slow_seconds: float = 1.5) -> None:
         self.upstream = urlsplit(upstream)
         self.slow_seconds = slow_seconds
-        # moto applies concurrent writes to one item without a lock (lost updates, racing conditions);
-        # DynamoDB applies each item write atomically. One call at a time restores that guarantee.
-        self._serial = threading.Lock() if serialize else None
         self._lock = threading.Lock()
         self._plan: collections.deque[str] = collections.deque()
         self._operations: set[str] | None = None
@@ -111,7 +108,7 @@ class FaultProxy:
                 return
             if fault == SLOW:
                 time.sleep(self.slow_seconds)
-            status, headers, payload = self._forward(request, body)
+            status, headers, payload = self._send_upstream(request, body)
             if fault == DROP_AFTER:
                 self._drop(request)
                 return
@@ -141,12 +138,6 @@ class FaultProxy:
             needs.append((operation, payload["TableName"] + (f"/index/{index}" if index else "")))
         with self._lock:
             self.calls.update((f"dynamodb:{action}", resource) for action, resource in needs)
-
-    def _forward(self, request: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict, bytes]:
-        if self._serial is None:
-            return self._send_upstream(request, body)
-        with self._serial:
-            return self._send_upstream(request, body)
 
     def _send_upstream(self, request: BaseHTTPRequestHandler, body: bytes) -> tuple[int, dict, bytes]:
         connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=30)

@@ -4,6 +4,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -39,18 +40,32 @@ def wait_until(check, *, timeout: float, what: str, interval: float = 0.05):
 
 
 class Emulator:
-    """moto server in a thread on a free port: DynamoDB, CloudWatch, SNS, Logs, IAM over real HTTP."""
+    """moto server in a thread on a free port: DynamoDB, CloudWatch, SNS, Logs, IAM over real HTTP.
+
+    Requests are served one at a time: DynamoDB applies each write to an item atomically, moto does not
+    under concurrent requests (two conditional writes can both pass), so unserialised it would let races
+    through that AWS refuses.
+    """
 
     def __init__(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
 
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        one_at_a_time = threading.Lock()
+
+        def serialised(environ, start_response):
+            with one_at_a_time:
+                return list(moto_app(environ, start_response))
+
+        self._server = make_server("127.0.0.1", 0, serialised, threaded=True, request_handler=MotoRequestHandler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
 
     def stop(self) -> None:
-        self._server.stop()
+        self._server.shutdown()
+        self._thread.join(timeout=10)
 
 
 class DynamoDBLocal:

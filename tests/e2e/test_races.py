@@ -1,27 +1,15 @@
 """Races over real HTTP (threaded dev server, the emulator behind it): conditional writes decide every one."""
-import os
 import threading
 
 import pytest
 import requests
 
 from tests.e2e.test_faults import stored_tasks
-from tests.faults import FaultProxy
-from tests.harness import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def api_server():
-    """A live server whose DynamoDB calls reach the emulator one at a time, as DynamoDB applies each item
-    write atomically (moto alone can lose one of two concurrent updates of an item)."""
-    upstream = os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ["AWS_ENDPOINT_URL"]
-    proxy = FaultProxy(upstream, serialize=True)
-    server = LiveServer(AWS_ENDPOINT_URL_DYNAMODB=proxy.url)
-    yield server
-    server.stop()
-    proxy.stop()
+# The shared api_server (tests/e2e/conftest.py); its emulator applies item writes atomically, as DynamoDB does.
 
 ROUNDS = 3
 RACES_RUN: list[str] = []
