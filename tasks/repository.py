@@ -201,8 +201,10 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
     raise PreconditionFailed("The task kept changing while this update was written; try again.")
 
 
-# Tries of one update whose updatedAt another writer overtook (clocks of two instances a little apart).
-_CLOCK_RETRIES = 3
+# Tries of one update whose updatedAt another writer overtook (concurrent writers, or clocks a little
+# apart). Each failed try means another update of this task landed in between, so this bounds how many
+# concurrent writers of one task succeed without a 412. Late network copies never reach this loop.
+_CLOCK_RETRIES = 32
 
 
 def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
