@@ -96,7 +96,7 @@ package: lambda-venv
 
 # Package size against its 10 MiB budget, and cold-start time with and without the shipped .pyc.
 bench-package: package
-	$(BIN)/python bench/lambda_package.py
+	$(BIN)/python -m bench.lambda_package
 
 # Benchmarks (issue 8): cold start, warm overhead, list cost at 1k/10k/100k tasks, package, cost; one table,
 # JSON in bench/results/. A few minutes: it builds the package and seeds 100,000 tasks into its own DynamoDB Local.

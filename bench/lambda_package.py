@@ -4,7 +4,6 @@ Run `make bench-package` (builds dist/taskapi-dev.zip first). Prints tables; ass
 Cold start = a fresh `python -I -S -B` process importing taskapi.lambda_function from the unzipped package
 (bytecode writing off, as on Lambda's read-only code) and serving a first request, with the runtime's SDK beside it.
 """
-import importlib.util
 import shutil
 import statistics
 import subprocess
@@ -15,11 +14,12 @@ import zipfile
 from collections import Counter
 from pathlib import Path
 
+from bench.coldstart import runtime_bundle
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "dist" / "taskapi-dev.zip"
 BUDGET_MIB = 10
 RUNS = 7
-RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
 # Import the handler, then serve the first request (GET /dev/openapi.json: URLconf, DRF and the schema load).
 COLD_START = """
 import sys, os
@@ -31,15 +31,6 @@ event = {"httpMethod": "GET", "path": "/openapi.json", "headers": {"Host": host,
          "requestContext": {"path": "/dev/openapi.json", "stage": "dev"}, "body": None, "isBase64Encoded": False}
 assert handler(event, None)["statusCode"] == 200
 """
-
-
-def runtime_dir(into: Path) -> Path:
-    into.mkdir()
-    for name in RUNTIME_PROVIDED:
-        origin = Path(importlib.util.find_spec(name).origin)
-        source = origin.parent if origin.name == "__init__.py" else origin
-        (into / source.name).symlink_to(source)
-    return into
 
 
 def cold_imports(task_root: Path, runtime: Path) -> list[float]:
@@ -67,7 +58,7 @@ def main() -> None:
             shutil.copytree(shipped, stripped)
             for cache in stripped.rglob("__pycache__"):
                 shutil.rmtree(cache)
-            runtime = runtime_dir(Path(temp, "runtime"))
+            runtime = runtime_bundle(Path(temp, "runtime"))
             with_pyc = cold_imports(shipped, runtime)
             without_pyc = cold_imports(stripped, runtime)
 

@@ -24,6 +24,21 @@ def _body(body, base64_encoded: bool) -> tuple[str | None, bool, dict[str, str]]
     return raw.decode(), False, headers
 
 
+def _lowercase_headers(host: str, body_headers: dict[str, str], headers: dict[str, str] | None) -> dict[str, str]:
+    """The headers HTTP API and ALB events carry (lower-cased names), with the body's and the caller's own."""
+    return {
+        "accept": "application/json",
+        "host": host,
+        "user-agent": USER_AGENT,
+        "x-amzn-trace-id": "Root=1-67a1b2c3-0123456789abcdef01234567",
+        "x-forwarded-for": SOURCE_IP,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+        **{name.lower(): value for name, value in body_headers.items()},
+        **{name.lower(): value for name, value in (headers or {}).items()},
+    }
+
+
 def _split(target: str) -> tuple[str, dict[str, list[str]]]:
     parts = urlsplit(target)
     query: dict[str, list[str]] = {}
@@ -100,17 +115,7 @@ def http_v2(method: str, target: str, *, stage: str = "$default", host: str = HT
     raw_path = path if stage == "$default" else f"/{stage}{path}"
     query = urlsplit(target).query
     text, encoded, body_headers = _body(body, True)
-    all_headers = {
-        "accept": "application/json",
-        "host": host,
-        "user-agent": USER_AGENT,
-        "x-amzn-trace-id": "Root=1-67a1b2c3-0123456789abcdef01234567",
-        "x-forwarded-for": SOURCE_IP,
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-        **{name.lower(): value for name, value in body_headers.items()},
-        **{name.lower(): value for name, value in (headers or {}).items()},
-    }
+    all_headers = _lowercase_headers(host, body_headers, headers)
     event = {
         "version": "2.0",
         "routeKey": "$default",
@@ -150,17 +155,7 @@ def alb(method: str, target: str, *, body=None, headers: dict[str, str] | None =
     """An Application Load Balancer event; multi_value as when the target group enables multi-value headers."""
     path, query = _split(target)
     text, encoded, body_headers = _body(body, False)
-    all_headers = {
-        "accept": "application/json",
-        "host": ALB_HOST,
-        "user-agent": USER_AGENT,
-        "x-amzn-trace-id": "Root=1-67a1b2c3-0123456789abcdef01234567",
-        "x-forwarded-for": SOURCE_IP,
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-        **{name.lower(): value for name, value in body_headers.items()},
-        **{name.lower(): value for name, value in (headers or {}).items()},
-    }
+    all_headers = _lowercase_headers(ALB_HOST, body_headers, headers)
     event = {
         "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:"
                                                       "targetgroup/taskapi/73e2d6bc24d8a067"}},

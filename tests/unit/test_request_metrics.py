@@ -1,58 +1,24 @@
 """The access line: one JSON line per request carrying valid EMF metrics and the AWS request and trace ids."""
-import io
 import json
-import logging
 from types import SimpleNamespace
 
 import pytest
-from apig_wsgi import make_lambda_handler
-from django.core.wsgi import get_wsgi_application
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from taskapi.logs import JsonFormatter, RequestContextFilter
+from taskapi.lambda_function import handler
 from taskapi.metrics import request_metrics
+from tests import lambda_events as events
 from tests.emf import emf_problems
 
-HOST = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
+HOST = events.REST_API_HOST
 TRACE = "Root=1-67891233-abcdef012345678912345678;Parent=463ac35c9f6413ad;Sampled=1"
 
 
 @pytest.fixture
-def access_lines():
+def access_lines(log_lines):
     """The lines taskapi.requests writes, formatted exactly as the stdout handler of settings.LOGGING does."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    handler.addFilter(RequestContextFilter())
-    logger = logging.getLogger("taskapi.requests")
-    logger.addHandler(handler)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        logger.removeHandler(handler)
-
-
-def rest_api_event(method: str, path: str, *, resource: str, body: str | None = None) -> dict:
-    """An API Gateway REST API (payload 1.0) proxy event, shaped like the ones API Gateway sends."""
-    headers = {"Host": HOST, "Accept": "application/json", "X-Amzn-Trace-Id": TRACE,
-               "X-Forwarded-Proto": "https", "X-Forwarded-Port": "443", "X-Forwarded-For": "198.51.100.7"}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    return {
-        "resource": resource, "path": path, "httpMethod": method, "headers": headers,
-        "multiValueHeaders": {key: [value] for key, value in headers.items()},
-        "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")}, "stageVariables": None,
-        "requestContext": {
-            "resourceId": "abc123", "resourcePath": resource, "httpMethod": method, "stage": "dev",
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "extendedRequestId": "BQGojGaHIAMFZ0g=",
-            "requestTime": "25/Nov/2026:07:30:00 +0000", "requestTimeEpoch": 1795591800000,
-            "path": f"/dev{path}", "accountId": "123456789012", "protocol": "HTTP/1.1", "apiId": "a1b2c3d4e5",
-            "domainName": HOST, "identity": {"sourceIp": "198.51.100.7", "userAgent": "curl/8.5.0"},
-        },
-        "body": body, "isBase64Encoded": False,
-    }
+    return lambda: [line for line in log_lines() if line["logger"] == "taskapi.requests"]
 
 
 # The Lambda context object cannot come from a real Lambda here; this has the attributes the runtime's has.
@@ -61,17 +27,17 @@ LAMBDA_CONTEXT = SimpleNamespace(aws_request_id="3e1b6a2f-1111-4c4c-8b8b-0123456
 
 
 def test_on_lambda_the_access_line_carries_the_api_gateway_lambda_and_xray_ids(table, access_lines):
-    handler = make_lambda_handler(get_wsgi_application())
+    create = events.rest_v1("POST", "/tasks", body={"title": "Trace me"}, headers={"X-Amzn-Trace-Id": TRACE})
     with override_settings(ALLOWED_HOSTS=[HOST]):
-        created = handler(rest_api_event("POST", "/tasks", resource="/{proxy+}", body='{"title": "Trace me"}'),
-                          LAMBDA_CONTEXT)
-        task_id = json.loads(created["body"])["taskId"]
-        fetched = handler(rest_api_event("GET", f"/tasks/{task_id}", resource="/{proxy+}"), LAMBDA_CONTEXT)
+        created = handler(create, LAMBDA_CONTEXT)
+        task_id = json.loads(events.response_body(created))["taskId"]
+        fetch = events.rest_v1("GET", f"/tasks/{task_id}", headers={"X-Amzn-Trace-Id": TRACE})
+        fetched = handler(fetch, LAMBDA_CONTEXT)
     assert (created["statusCode"], fetched["statusCode"]) == (201, 200)
     lines = access_lines()
     assert [(line["route"], line["status"]) for line in lines] == [("POST /tasks", 201), ("GET /tasks/{taskId}", 200)]
-    for line, response in zip(lines, (created, fetched), strict=True):
-        assert line["apigw_request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    for line, event, response in zip(lines, (create, fetch), (created, fetched), strict=True):
+        assert line["apigw_request_id"] == event["requestContext"]["requestId"]
         assert line["lambda_request_id"] == "3e1b6a2f-1111-4c4c-8b8b-0123456789ab"
         assert line["xray_trace_id"] == "1-67891233-abcdef012345678912345678"
         assert line["request_id"] == response["multiValueHeaders"]["X-Request-ID"][0]
@@ -79,10 +45,10 @@ def test_on_lambda_the_access_line_carries_the_api_gateway_lambda_and_xray_ids(t
 
 def test_the_trace_id_comes_from_the_lambda_runtime_when_the_header_is_absent(table, access_lines, monkeypatch):
     monkeypatch.setenv("_X_AMZN_TRACE_ID", "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1")
-    event = rest_api_event("GET", "/tasks", resource="/{proxy+}")
+    event = events.rest_v1("GET", "/tasks")
     del event["headers"]["X-Amzn-Trace-Id"], event["multiValueHeaders"]["X-Amzn-Trace-Id"]
     with override_settings(ALLOWED_HOSTS=[HOST]):
-        assert make_lambda_handler(get_wsgi_application())(event, LAMBDA_CONTEXT)["statusCode"] == 200
+        assert handler(event, LAMBDA_CONTEXT)["statusCode"] == 200
     assert access_lines()[0]["xray_trace_id"] == "1-5759e988-bd862e3fe1be46a994272793"
 
 
