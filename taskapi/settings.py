@@ -74,9 +74,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "taskapi.middleware.RequestLogMiddleware",
+    "taskapi.caching.CacheControlMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "taskapi.static.StaticFilesMiddleware",
     # Validates the Host header on every request (a disallowed host gets a 400 problem).
     "django.middleware.common.CommonMiddleware",
     "taskapi.middleware.BodySizeLimitMiddleware",
@@ -113,8 +114,10 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# Bodies over this many bytes are refused with 413 before any parsing.
-MAX_BODY_BYTES = 64 * 1024
+# Bodies over this many bytes are refused with 413 before any parsing. The largest valid task, every
+# character escaped as \uXXXX (12 bytes for one outside the BMP) and pretty-printed, is about 162 KB
+# (tests/unit/test_body_limits.py computes it from the field limits), so any valid encoding fits.
+MAX_BODY_BYTES = 192 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_BODY_BYTES
 
 REST_FRAMEWORK = {
@@ -125,6 +128,7 @@ REST_FRAMEWORK = {
     # Form bodies only from the browsable API's own forms; every other client gets 415 for them.
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
+        "taskapi.parsers.MergePatchParser",
         "taskapi.parsers.BrowsableFormParser",
         "taskapi.parsers.BrowsableMultiPartParser",
     ],
@@ -147,7 +151,7 @@ SPECTACULAR_SETTINGS = {
         "taskapi.schema.stage_server",
     ],
     # The documented contract is JSON; the form parsers exist for the browsable API only.
-    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser", "taskapi.parsers.MergePatchParser"],
     # /docs loads Swagger UI from this app's static files (drf-spectacular-sidecar), never from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -157,13 +161,16 @@ SPECTACULAR_SETTINGS = {
 # CORS: every origin only on local and dev stages, as the seed has it; explicit origins elsewhere.
 CORS_ALLOWED_ORIGINS = _env_list("CORS_ALLOWED_ORIGINS", [])
 CORS_ALLOW_ALL_ORIGINS = not CORS_ALLOWED_ORIGINS and (IS_LOCAL or STAGE == "dev")
-CORS_EXPOSE_HEADERS = ["ETag", "Location", "X-Request-ID"]
+# Retry-After so browser code can honour it on 409 and 503.
+CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Location", "Retry-After", "X-Request-ID"]
 CORS_ALLOW_HEADERS = [
     "accept",
     "authorization",
     "content-type",
     "if-match",
     "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
     "idempotency-key",
     "x-request-id",
 ]

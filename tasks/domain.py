@@ -6,6 +6,11 @@ from taskapi.problems import Problem
 
 STATUSES = ("pending", "in_progress", "completed")
 PRIORITIES = ("low", "medium", "high")
+# Field limits, in characters (code points); tasks.limits derives the body cap from them.
+TITLE_MAX = 200
+DESCRIPTION_MAX = 10_000
+TAG_MAX = 64
+TAGS_MAX = 50
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from rest_framework import serializers
 from rest_framework.utils import html
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from tasks.domain import PRIORITIES, STATUSES, timestamp
+from tasks.domain import DESCRIPTION_MAX, PRIORITIES, STATUSES, TAG_MAX, TAGS_MAX, TITLE_MAX, timestamp
 
 READ_ONLY_FIELDS = ("taskId", "createdAt", "updatedAt", "version")
 # RFC 3339 section 5.6 date-time: a full date, a time with seconds, a zone (Z or an offset).
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})", re.ASCII)
 # Fields the browsable API's own forms add to a submission; only ignored in form (HTML) input.
-FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "_method", "_content_type", "_content"})
+FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "_method", "_content_type", "_content", "_null"})
 
 
 @extend_schema_field(OpenApiTypes.DATETIME)
@@ -23,7 +23,8 @@ class RFC3339Field(serializers.Field):
     """An RFC 3339 date-time with an offset, normalised to the fixed-width UTC task timestamp."""
 
     default_error_messages = {
-        "invalid": "Enter an RFC 3339 date-time with a time zone, such as 2026-11-25T06:14:00Z.",
+        "invalid": "Must be an RFC 3339 date-time with a time zone, such as 2026-11-25T06:14:00Z or "
+                   "2026-11-25T08:14:00+02:00 (in a query string, write + as %2B).",
     }
 
     def to_internal_value(self, data) -> str:
@@ -40,7 +41,9 @@ class RFC3339Field(serializers.Field):
         value = super().get_value(dictionary)
         # A browser's datetime-local input has no offset: the browsable API's form is in UTC.
         if html.is_html_input(dictionary) and isinstance(value, str) and value and _is_naive(value):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC).isoformat()  # seconds too, as RFC 3339 wants
+            # Milliseconds too: the form's input carries them (step 0.001), so a round trip keeps them.
+            moment = datetime.fromisoformat(value).replace(tzinfo=UTC)
+            return moment.isoformat(timespec="milliseconds")
         return value
 
     def to_representation(self, value):
@@ -55,21 +58,76 @@ def _is_naive(value: str) -> bool:
 
 
 class TagListField(serializers.ListField):
-    """A list of strings; in an HTML form it is one comma-separated text input."""
+    """A list of strings; in an HTML form it is one textarea with a tag per line (tags may hold commas)."""
+
+    default_error_messages = {"not_a_list": "Must be a list of strings, such as [\"home\", \"errands\"]."}
 
     def get_value(self, dictionary):
         if html.is_html_input(dictionary) and self.field_name in dictionary:
             values = dictionary.getlist(self.field_name)
             if len(values) == 1:
-                return [tag.strip() for tag in values[0].split(",") if tag.strip()]
+                return [tag for tag in values[0].splitlines() if tag.strip()]
         return super().get_value(dictionary)
 
 
+# C0 controls, DEL and C1 controls; multi-line text may still hold tabs and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_EXCEPT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 class StrictCharField(serializers.CharField):
-    """A CharField that refuses numbers and booleans instead of turning them into text."""
+    """A CharField that refuses numbers, booleans and control characters instead of storing them.
+
+    `multiline` text (a description) may hold tabs and line breaks; other text holds none.
+    """
+
+    default_error_messages = {
+        "invalid": "Must be a string.",
+        "control": "Must not contain control characters.",
+        "control_multiline": "Must not contain control characters other than tab and line breaks.",
+    }
+
+    def __init__(self, *, multiline: bool = False, **kwargs) -> None:
+        self.multiline = multiline
+        super().__init__(**kwargs)
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
+            self.fail("invalid")
+        if (_CONTROL_EXCEPT_LINES if self.multiline else _CONTROL).search(data):
+            self.fail("control_multiline" if self.multiline else "control")
+        return super().to_internal_value(data)
+
+
+class DescriptionField(StrictCharField):
+    """Multi-line text that may be null; in an HTML form, `_null` says whether an empty textarea means null."""
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        if html.is_html_input(dictionary) and isinstance(value, str):
+            value = value.replace("\r\n", "\n")  # browsers submit every textarea line break as CRLF
+            if value == "" and self.field_name in dictionary.getlist("_null"):
+                return None
+        return value
+
+
+class TaskChoiceField(serializers.ChoiceField):
+    """A choice whose error names the allowed values."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        allowed = ", ".join(str(choice) for choice in self.choices)
+        self.error_messages["invalid_choice"] = f"Must be one of: {allowed}."
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A query-string integer: decimal digits only, so `5.0`, `1e2` and ` 5` are refused."""
+
+    default_error_messages = {"invalid": "Must be a whole number written with digits only, such as 20."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not (isinstance(data, int) or (isinstance(data, str) and data.isascii()
+                                                                   and data.isdigit())):
             self.fail("invalid")
         return super().to_internal_value(data)
 
@@ -77,15 +135,16 @@ class StrictCharField(serializers.CharField):
 class TaskWriteSerializer(serializers.Serializer):
     """What a client may send when creating or updating a task."""
 
-    title = StrictCharField(max_length=200)
-    description = StrictCharField(max_length=10_000, allow_blank=True, allow_null=True, required=False,
-                                  trim_whitespace=False, style={"base_template": "textarea.html"})
-    status = serializers.ChoiceField(choices=STATUSES, default="pending", initial="pending")
-    priority = serializers.ChoiceField(choices=PRIORITIES, default="medium", initial="medium")
+    title = StrictCharField(max_length=TITLE_MAX)
+    description = DescriptionField(max_length=DESCRIPTION_MAX, allow_blank=True, allow_null=True, required=False,
+                                  trim_whitespace=False, multiline=True,
+                                  style={"template": "tasks/fields/description.html"})
+    status = TaskChoiceField(choices=STATUSES, default="pending", initial="pending")
+    priority = TaskChoiceField(choices=PRIORITIES, default="medium", initial="medium")
     dueDate = RFC3339Field(source="due_date", allow_null=True, required=False,
                            help_text="RFC 3339 date-time; stored and returned in UTC.",
                            style={"template": "tasks/fields/due_date.html"})
-    tags = TagListField(child=StrictCharField(min_length=1, max_length=64), max_length=50, required=False,
+    tags = TagListField(child=StrictCharField(min_length=1, max_length=TAG_MAX), max_length=TAGS_MAX, required=False,
                         style={"template": "tasks/fields/tags.html"})
 
     def to_internal_value(self, data):
@@ -115,6 +174,17 @@ class TaskWriteSerializer(serializers.Serializer):
         if len(set(tags)) != len(tags):
             raise serializers.ValidationError("Tags must be distinct.")
         return tags
+
+
+class TaskUpdateSerializer(TaskWriteSerializer):
+    """What a client may send to change a task: the fields it sends, none defaulted.
+
+    Creation defaults (status, priority) live on TaskWriteSerializer only, so the schema gives a
+    generated client or a docs form no value to fill into a field the caller did not set.
+    """
+
+    status = TaskChoiceField(choices=STATUSES, required=False)
+    priority = TaskChoiceField(choices=PRIORITIES, required=False)
 
 
 class OutputSerializer(serializers.Serializer):
@@ -166,14 +236,14 @@ class TaskPageSerializer(serializers.Serializer):
 class TaskListQuerySerializer(serializers.Serializer):
     """Query parameters of GET /tasks."""
 
-    status = serializers.ChoiceField(choices=STATUSES, required=False)
-    priority = serializers.ChoiceField(choices=PRIORITIES, required=False)
-    tag = StrictCharField(min_length=1, max_length=64, required=False)
+    status = TaskChoiceField(choices=STATUSES, required=False)
+    priority = TaskChoiceField(choices=PRIORITIES, required=False)
+    tag = StrictCharField(min_length=1, max_length=TAG_MAX, required=False)
     createdFrom = RFC3339Field(required=False, help_text="Only tasks created at or after this time.")
     createdTo = RFC3339Field(required=False, help_text="Only tasks created at or before this time.")
-    order = serializers.ChoiceField(choices=("desc", "asc"), default="desc",
-                                    help_text="desc (newest first, the default) or asc.")
-    limit = serializers.IntegerField(min_value=1, default=20, help_text="1-100, default 20; larger values are capped at 100.")
+    order = TaskChoiceField(choices=("desc", "asc"), default="desc",
+                            help_text="desc (newest first, the default) or asc.")
+    limit = StrictIntegerField(min_value=1, default=20, help_text="1-100, default 20; larger values are capped at 100.")
     cursor = serializers.CharField(required=False, help_text="Opaque; copy it from `next`.")
 
     def validate_limit(self, limit: int) -> int:

@@ -3,7 +3,7 @@ import uuid
 from typing import Any
 
 from tasks import repository
-from tasks.domain import Task, TaskQuery, now
+from tasks.domain import PreconditionFailed, Task, TaskQuery, now
 
 
 def task_new(*, title: str, description: str | None = None, status: str = "pending",
@@ -34,13 +34,23 @@ def task_get(*, task_id: str, owner: str | None = None) -> Task:
     return repository.task_fetch(task_id=task_id, owner=owner)
 
 
+def task_unchanged(task: Task, changes: dict[str, Any]) -> bool:
+    """Returns whether applying `changes` would leave `task` as it is."""
+    return all(getattr(task, name) == value for name, value in changes.items())
+
+
 def task_update(*, task_id: str, changes: dict[str, Any], versions: list[int] | None = None,
-                owner: str | None = None) -> Task:
+                owner: str | None = None, current: Task | None = None) -> Task:
     """Changes the given fields only and moves updatedAt; createdAt never changes.
 
-    `versions` (from If-Match) guards the write. Returns the task as stored. Raises TaskNotFound or
-    PreconditionFailed.
+    `versions` (from If-Match) guards the write. `current`, the task as just read, lets an update
+    that changes nothing return it untouched: no new version or updatedAt, so other clients' ETags
+    stay valid. Returns the task as stored. Raises TaskNotFound or PreconditionFailed.
     """
+    if current is not None and task_unchanged(current, changes):
+        if versions is not None and current.version not in versions:
+            raise PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
+        return current
     # The token lets a retried or late duplicate of this write recognise itself instead of applying twice.
     return repository.task_change(task_id=task_id, changes=changes, updated_at=now(), versions=versions,
                                   owner=owner, token=uuid.uuid4().hex)

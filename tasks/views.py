@@ -9,18 +9,14 @@ from rest_framework.response import Response
 
 from tasks import idempotency, services
 from tasks.authentication import IdentityRequired, owner_of
+from tasks.conditional import Preconditions, task_etag, task_last_modified
 from tasks.domain import Task, TaskQuery
 from tasks.pagination import cursor_decode, cursor_encode, next_link
-from tasks.serializers import TaskListQuerySerializer, TaskSerializer, TaskWriteSerializer
+from tasks.serializers import TaskListQuerySerializer, TaskSerializer, TaskUpdateSerializer, TaskWriteSerializer
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ALWAYS_ALLOWED_PARAMS = {"format"}  # DRF's renderer override
 FILTER_PARAMS = ("status", "priority", "tag", "createdFrom", "createdTo", "order")
-
-
-def task_etag(task: Task) -> str:
-    """Returns the task's strong ETag, derived from its version."""
-    return f'"{task.version}"'
 
 
 def if_match_versions(request: Request) -> list[int] | None:
@@ -48,6 +44,10 @@ class TaskViewSet(viewsets.GenericViewSet):
     # attribute, and the default schema would import drf-spectacular on every cold start.
     schema = None
 
+    def get_serializer_class(self):
+        # The browsable API's form on a task page edits it: no creation defaults there.
+        return TaskUpdateSerializer if self.lookup_field in self.kwargs else TaskWriteSerializer
+
     def get_queryset(self):  # There is no queryset; the browsable API only asks whether one exists.
         return []
 
@@ -70,7 +70,8 @@ class TaskViewSet(viewsets.GenericViewSet):
         return self.kwargs[self.lookup_field].lower()
 
     def _task_response(self, task: Task, status: int = http.HTTP_200_OK, **headers) -> Response:
-        return Response(TaskSerializer(task).data, status=status, headers={"ETag": task_etag(task), **headers})
+        return Response(TaskSerializer(task).data, status=status,
+                        headers={"ETag": task_etag(task), "Last-Modified": task_last_modified(task), **headers})
 
     def list(self, request: Request) -> Response:
         params = TaskListQuerySerializer(data=request.query_params.dict())
@@ -119,24 +120,43 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     def retrieve(self, request: Request, taskId: str) -> Response:
         task = services.task_get(task_id=self._task_id(), owner=owner_of(request))
-        etag = task_etag(task)
-        given = parse_etags(request.headers.get("If-None-Match", ""))
-        # If-None-Match compares weakly: W/"3" matches "3".
-        if "*" in given or etag in [tag.removeprefix("W/") for tag in given]:
-            return Response(status=http.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        if not Preconditions.from_headers(request.headers).evaluate(task, safe=True):
+            return Response(status=http.HTTP_304_NOT_MODIFIED,
+                            headers={"ETag": task_etag(task), "Last-Modified": task_last_modified(task)})
         return self._task_response(task)
 
     def update(self, request: Request, taskId: str) -> Response:
-        data = TaskWriteSerializer(data=request.data, partial=True)
+        data = TaskUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        task = services.task_update(task_id=self._task_id(), changes=data.validated_data,
-                                    versions=if_match_versions(request), owner=owner_of(request))
+        owner = owner_of(request)
+        # Read first: preconditions are judged on the stored task, and an update that changes nothing
+        # is answered with it unchanged (same version and updatedAt).
+        current = services.task_get(task_id=self._task_id(), owner=owner)
+        conditions = Preconditions.from_headers(request.headers)
+        conditions.evaluate(current, safe=False)
+        task = services.task_update(task_id=current.task_id, changes=data.validated_data,
+                                    versions=self._guard(request, conditions, current), owner=owner, current=current)
         return self._task_response(task)
+
+    @staticmethod
+    def _guard(request: Request, conditions: Preconditions, current: Task) -> "list[int] | None":
+        """The versions a write may replace: If-Match's, or exactly the version the other preconditions were
+        judged on, so a change landing in between gives 412 rather than a write past a stale check."""
+        if conditions.if_none_match is not None or (conditions.if_match is None
+                                                    and conditions.if_unmodified_since is not None):
+            return [current.version]
+        return if_match_versions(request)
 
     def partial_update(self, request: Request, taskId: str) -> Response:
         return self.update(request, taskId)
 
     def destroy(self, request: Request, taskId: str) -> Response:
         task_id = self._task_id()
-        services.task_delete(task_id=task_id, versions=if_match_versions(request), owner=owner_of(request))
+        conditions = Preconditions.from_headers(request.headers)
+        versions = if_match_versions(request)
+        if conditions.if_none_match is not None or conditions.if_unmodified_since is not None:
+            current = services.task_get(task_id=task_id, owner=owner_of(request))
+            conditions.evaluate(current, safe=False)
+            versions = self._guard(request, conditions, current)
+        services.task_delete(task_id=task_id, versions=versions, owner=owner_of(request))
         return Response({"taskId": task_id, "deleted": True})

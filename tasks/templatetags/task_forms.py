@@ -17,14 +17,15 @@ def datetime_local(value) -> str:
         return ""
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
+    # Milliseconds too (the input's step is 0.001), so saving the form unchanged keeps the stored time.
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}"
 
 
 @register.filter
-def comma_separated(value) -> str:
-    """Returns a list as `a, b, c`; any other value as text ('' for None)."""
+def one_per_line(value) -> str:
+    """Returns a list as one item per line (tags hold no line breaks); any other value as text ('' for None)."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(item) for item in value)
+        return "\n".join(str(item) for item in value)
     return "" if value is None else str(value)
 
 
