@@ -8,7 +8,7 @@ import functools
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
 from taskapi.schema import PROBLEM_RESPONSES
 from tasks import idempotency
@@ -17,18 +17,61 @@ from tasks.serializers import (
     TaskListQuerySerializer,
     TaskPageSerializer,
     TaskSerializer,
+    TaskUpdateSerializer,
     TaskWriteSerializer,
 )
 from tasks.views import TaskViewSet
 
+# RFC 9110 entity tags: `*`, or a comma-separated list of "opaque" tags, each optionally weak (W/).
+ETAG_LIST_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$'
 _ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 304],
-                         description="The task's version as a strong entity tag.")
+                         description="The task's version as a strong entity tag, such as \"3\".")
+_LAST_MODIFIED = OpenApiParameter("Last-Modified", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                  response=[200, 201, 304], description="updatedAt as an HTTP-date (whole seconds).")
+_CACHE_CONTROL = OpenApiParameter(
+    "Cache-Control", OpenApiTypes.STR, OpenApiParameter.HEADER, response=True,
+    description="`private, no-cache` on tasks (no shared cache keeps them; revalidate with the ETag), "
+                "`no-store` on errors.")
 _LOCATION = OpenApiParameter("Location", OpenApiTypes.URI, OpenApiParameter.HEADER, response=[201],
                              description="The new task's absolute URL.")
-_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                             description="Write only if the task still has this ETag; otherwise 412.")
-_IF_NONE_MATCH = OpenApiParameter("If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                  description="Answer 304 if the task still has this ETag.")
+_IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=ETAG_LIST_PATTERN,
+                             description="Proceed only if the task still has one of these ETags (strong "
+                                         "comparison); otherwise 412 and nothing is written.",
+                             examples=[OpenApiExample("Version 3", value='"3"')])
+_IF_NONE_MATCH_READ = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=ETAG_LIST_PATTERN,
+    description="Answer 304 without a body if the task still has one of these ETags (weak comparison).",
+    examples=[OpenApiExample("Version 3", value='"3"')])
+_IF_NONE_MATCH_WRITE = OpenApiParameter(
+    "If-None-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=ETAG_LIST_PATTERN,
+    description="Refuse with 412 if the task has one of these ETags; `*` always refuses, as the task exists.")
+_IF_MODIFIED_SINCE = OpenApiParameter("If-Modified-Since", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                      description="HTTP-date; answer 304 if the task is unchanged since "
+                                                  "(ignored when If-None-Match is sent).")
+_IF_UNMODIFIED_SINCE = OpenApiParameter("If-Unmodified-Since", OpenApiTypes.STR, OpenApiParameter.HEADER,
+                                        description="HTTP-date; refuse with 412 if the task changed since "
+                                                    "(ignored when If-Match is sent).")
+
+_TASK_EXAMPLE = {
+    "taskId": "7d2c1f0e-5b8a-4c3e-9f61-2a4b8c9d0e1f", "title": "Renew the passport",
+    "description": "Photos from the shop on Main Street; the form is in the drawer.", "status": "in_progress",
+    "priority": "high", "dueDate": "2026-12-15T17:00:00.000Z", "tags": ["admin", "travel"],
+    "createdAt": "2026-11-25T06:14:00.000Z", "updatedAt": "2026-11-26T09:30:12.345Z", "version": 3,
+}
+_CREATE_EXAMPLES = [
+    OpenApiExample("A task with a due date", request_only=True, value={
+        "title": "Renew the passport", "description": "Photos from the shop on Main Street.",
+        "priority": "high", "dueDate": "2026-12-15T18:00:00+01:00", "tags": ["admin", "travel"]}),
+    OpenApiExample("Only a title", request_only=True, value={"title": "Call the plumber"}),
+]
+_UPDATE_EXAMPLES = [
+    OpenApiExample("Mark as done", request_only=True, value={"status": "completed"}),
+    OpenApiExample("Clear the due date", request_only=True, value={"dueDate": None}),
+]
+_TASK_RESPONSE_EXAMPLES = [OpenApiExample("A task", response_only=True, value=_TASK_EXAMPLE)]
+_PAGE_EXAMPLES = [OpenApiExample("A page with more to come", response_only=True, value={
+    "results": [_TASK_EXAMPLE],
+    "next": "https://api.example.com/tasks?status=in_progress&limit=1&cursor=eyJrIjpbIjIwMjYtMTEtMjVUMDY6MTQ6MDAu"})]
 _TASK_ID = OpenApiParameter("taskId", OpenApiTypes.UUID, OpenApiParameter.PATH)
 _IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=idempotency.KEY_PATTERN,
@@ -37,8 +80,9 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
 
 
 def _errors(codes: tuple[int, ...]) -> dict:
-    # Every task operation may also answer 401 (identity required) and 503 (DynamoDB unavailable).
-    return {code: PROBLEM_RESPONSES[code] for code in (*codes, 401, 503)}
+    # Every task operation may also answer 401 (identity required), 405 (a method the path lacks),
+    # 406 (an Accept the API cannot satisfy) and 503 (DynamoDB unavailable).
+    return {code: PROBLEM_RESPONSES[code] for code in sorted((*codes, 401, 405, 406, 503))}
 
 
 @functools.cache
@@ -48,37 +92,64 @@ def task_views_document() -> None:
     extend_schema_view(
         list=extend_schema(
             summary="List tasks, newest first",
-            parameters=[TaskListQuerySerializer],
+            description="One page of the caller's tasks, filtered by status, priority, tag and creation time. "
+                        "Follow `next` for the following page: it keeps the filters and the order.",
+            parameters=[TaskListQuerySerializer, _CACHE_CONTROL],
             responses={200: TaskPageSerializer, **_errors((400,))},
+            examples=_PAGE_EXAMPLES,
         ),
         create=extend_schema(
             summary="Create a task",
+            description="Stores a new task owned by the caller. Omitted fields take their defaults: status "
+                        "`pending`, priority `medium`, no description, due date or tags. Send an "
+                        "Idempotency-Key to make retries safe.",
             request=TaskWriteSerializer,
-            parameters=[_IDEMPOTENCY_KEY, _ETAG, _LOCATION],
+            parameters=[_IDEMPOTENCY_KEY, _ETAG, _LAST_MODIFIED, _LOCATION, _CACHE_CONTROL],
             responses={201: TaskSerializer, **_errors((400, 409, 413, 415, 422))},
+            examples=[*_CREATE_EXAMPLES, *_TASK_RESPONSE_EXAMPLES],
         ),
         retrieve=extend_schema(
             summary="Get a task",
-            parameters=[_TASK_ID, _IF_NONE_MATCH, _ETAG],
+            description="The task with its ETag and Last-Modified. Revalidate with If-None-Match (or "
+                        "If-Modified-Since) to get 304 while it is unchanged; If-Match that no longer matches "
+                        "gives 412.",
+            parameters=[_TASK_ID, _IF_MATCH, _IF_NONE_MATCH_READ, _IF_MODIFIED_SINCE, _IF_UNMODIFIED_SINCE,
+                        _ETAG, _LAST_MODIFIED, _CACHE_CONTROL],
             responses={200: TaskSerializer,
                        304: OpenApiResponse(description="Not modified: the task still has the ETag sent."),
-                       **_errors((400, 404))},
+                       **_errors((400, 404, 412))},
+            examples=_TASK_RESPONSE_EXAMPLES,
         ),
         update=extend_schema(
             summary="Update the fields sent (same as PATCH)",
-            parameters=[_TASK_ID, _IF_MATCH, _ETAG],
-            request=TaskWriteSerializer(partial=True),
+            description="Changes only the fields in the body; fields not sent keep their values, and no "
+                        "field has a default here. An update that changes nothing keeps the version and "
+                        "updatedAt. Send If-Match with the ETag you read so a concurrent change gives 412 "
+                        "instead of being overwritten.",
+            parameters=[_TASK_ID, _IF_MATCH, _IF_NONE_MATCH_WRITE, _IF_UNMODIFIED_SINCE, _ETAG, _LAST_MODIFIED,
+                        _CACHE_CONTROL],
+            request=TaskUpdateSerializer(partial=True),
             responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
+            examples=[*_UPDATE_EXAMPLES, *_TASK_RESPONSE_EXAMPLES],
         ),
         partial_update=extend_schema(
             summary="Update the fields sent",
-            parameters=[_TASK_ID, _IF_MATCH, _ETAG],
-            request=TaskWriteSerializer(partial=True),
+            description="A JSON Merge Patch (RFC 7396; `application/json` or `application/merge-patch+json`): "
+                        "members sent replace the task's, null clears description or dueDate, members not "
+                        "sent are kept. An update that changes nothing keeps the version and updatedAt. "
+                        "Send If-Match with the ETag you read; a concurrent change then gives 412.",
+            parameters=[_TASK_ID, _IF_MATCH, _IF_NONE_MATCH_WRITE, _IF_UNMODIFIED_SINCE, _ETAG, _LAST_MODIFIED,
+                        _CACHE_CONTROL],
+            request=TaskUpdateSerializer(partial=True),
             responses={200: TaskSerializer, **_errors((400, 404, 412, 413, 415))},
+            examples=[*_UPDATE_EXAMPLES, *_TASK_RESPONSE_EXAMPLES],
         ),
         destroy=extend_schema(
             summary="Delete a task",
-            parameters=[_TASK_ID, _IF_MATCH],
+            description="Deletes the task for good. With If-Match, only if it still has that ETag (else 412).",
+            parameters=[_TASK_ID, _IF_MATCH, _IF_NONE_MATCH_WRITE, _IF_UNMODIFIED_SINCE, _CACHE_CONTROL],
             responses={200: TaskDeletedSerializer, **_errors((400, 404, 412))},
+            examples=[OpenApiExample("Deleted", response_only=True,
+                                     value={"taskId": _TASK_EXAMPLE["taskId"], "deleted": True})],
         ),
     )(TaskViewSet)

@@ -133,7 +133,7 @@ class StrictIntegerField(serializers.IntegerField):
 
 
 class TaskWriteSerializer(serializers.Serializer):
-    """What a client may send when creating or updating a task."""
+    """What a client sends to create a task; omitted fields take their defaults."""
 
     title = StrictCharField(max_length=TITLE_MAX)
     description = DescriptionField(max_length=DESCRIPTION_MAX, allow_blank=True, allow_null=True, required=False,
@@ -177,11 +177,10 @@ class TaskWriteSerializer(serializers.Serializer):
 
 
 class TaskUpdateSerializer(TaskWriteSerializer):
-    """What a client may send to change a task: the fields it sends, none defaulted.
+    """What a client sends to change a task: only the fields to change; nothing here has a default."""
 
-    Creation defaults (status, priority) live on TaskWriteSerializer only, so the schema gives a
-    generated client or a docs form no value to fill into a field the caller did not set.
-    """
+    # Creation defaults stay on TaskWriteSerializer, so the schema gives a generated client or a docs
+    # form no value to fill into a field the caller did not set.
 
     status = TaskChoiceField(choices=STATUSES, required=False)
     priority = TaskChoiceField(choices=PRIORITIES, required=False)

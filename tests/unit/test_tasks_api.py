@@ -365,7 +365,8 @@ def test_openapi_schema_documents_every_operation_and_problem(api):
     }
     patch = schema["paths"]["/tasks/{taskId}"]["patch"]
     # 401: identity required (TASKS_REQUIRE_IDENTITY); 503: DynamoDB unavailable past retries (issue 6).
-    assert set(patch["responses"]) == {"200", "400", "401", "404", "412", "413", "415", "503"}
+    # 405 and 406: the method and Accept errors any operation may give (issue 12).
+    assert set(patch["responses"]) == {"200", "400", "401", "404", "405", "406", "412", "413", "415", "503"}
     assert "ETag" in patch["responses"]["200"]["headers"]
     assert {p["name"] for p in schema["paths"]["/tasks"]["get"]["parameters"]} == {
         "status", "priority", "tag", "createdFrom", "createdTo", "order", "limit", "cursor",
