@@ -32,6 +32,13 @@ class TaskBrowsableAPIRenderer(BrowsableAPIRenderer):
         context = super().get_context(data, accepted_media_type, renderer_context)
         if context["response"].status_code >= 400:
             context["response_headers"]["Content-Type"] = PROBLEM_CONTENT_TYPE
+        if context["response"].status_code == 404:
+            # Nothing is there to edit or delete: no forms, no DELETE button.
+            for name in ("put_form", "delete_form", "raw_data_put_form", "raw_data_patch_form",
+                         "raw_data_put_or_patch_form"):
+                context[name] = None
+            context["allowed_methods"] = [method for method in context["allowed_methods"]
+                                          if method in {"GET", "HEAD", "OPTIONS"}]
         return context
 
     def render_form_for_serializer(self, serializer):
