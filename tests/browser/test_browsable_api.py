@@ -106,7 +106,7 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
     # Create with the HTML form (a plain multipart form POST).
     form = _form(driver, "post-object-form")
     _fill(driver, form, title="Water the plants", description="Twice a week", status="in_progress",
-          priority="high", due="2026-12-01T17:30", tags="home, garden")
+          priority="high", due="2026-12-01T17:30", tags="home\ngarden")
     form.find_element(By.XPATH, ".//button[normalize-space()='POST']").click()
     created = _wait_for_response(driver, "201 Created", '"title": "Water the plants"')
     _screenshot(driver, artifacts, site, "1-created")
@@ -126,7 +126,7 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
     if site.name == "local" and os.environ.get("TASKAPI_DOCS_SCREENSHOT"):
         _docs_screenshot(driver)
     form = _form(driver, "put-object-form")
-    assert form.find_element(By.NAME, "tags").get_attribute("value") == "home, garden"
+    assert form.find_element(By.NAME, "tags").get_attribute("value") == "home\ngarden"
     assert form.find_element(By.NAME, "dueDate").get_attribute("value") == "2026-12-01T17:30"
     _fill(driver, form, title="Water the plants (done)", status="completed", tags="home")
     form.find_element(By.XPATH, ".//button[normalize-space()='PUT']").click()
@@ -185,6 +185,38 @@ def test_tasks_are_created_listed_edited_validated_and_deleted_from_the_browsabl
             ("GET", f"{site.url}/static/rest_framework/js/ajax-form.js", 200)} <= seen
     assert [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
             and "400 (Bad Request)" not in entry["message"]] == []
+
+
+AWKWARD_TASKS = [
+    # Tags with commas, no description (null), a due date with milliseconds.
+    {"title": "Commas, nulls and milliseconds", "description": None, "tags": ["a, b", "c,d", "e"],
+     "dueDate": "2026-12-01T17:30:45.123Z", "priority": "low"},
+    # An empty description (not null), one with a leading line break, no due date, no tags.
+    {"title": "Empty description", "description": "", "status": "in_progress"},
+    {"title": "Lines", "description": "\nfirst line\n\tsecond, indented\n", "dueDate": "2026-01-02T03:04:05.000Z",
+     "tags": ["x"]},
+]
+
+
+@pytest.mark.parametrize("fields", AWKWARD_TASKS, ids=["commas-null-ms", "empty-description", "lines"])
+def test_saving_the_edit_form_unchanged_changes_nothing(chrome, network, site, artifacts, table, fields):
+    driver = chrome
+    created = requests.post(f"{site.url}/tasks", json=fields, timeout=10)
+    assert created.status_code == 201, created.text
+    task = created.json()
+    location = created.headers["Location"]
+
+    driver.get(location)
+    _wait_for_response(driver, "200 OK", '"version": 1')
+    form = _form(driver, "put-object-form")
+    form.find_element(By.XPATH, ".//button[normalize-space()='PUT']").click()
+    _wait_for_response(driver, "200 OK", '"version": 1')
+
+    after = requests.get(location, headers={"Accept": "application/json"}, timeout=10)
+    assert after.json() == task  # same fields, same version, same updatedAt
+    assert after.headers["ETag"] == '"1"'
+    assert ("PUT", location, 200) in {(r.method, r.url, r.status) for r in network.collect()}
+    assert network.problems(origin=site.origin) == []
 
 
 def test_list_pages_link_to_the_next_page(chrome, network, site, artifacts, table):
