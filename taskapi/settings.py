@@ -238,6 +238,8 @@ if not IS_LOCAL and SECRET_KEY.startswith("local-insecure"):
 # API Gateway checks identities before the app sees a request, so the app's schema declares no scheme.
 SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"] = []
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("taskapi.schema.problem_media_types")
+# Declared, as the operations use it (Spectral's operation-tag-defined).
+SPECTACULAR_SETTINGS["TAGS"] = [{"name": "tasks", "description": "The caller's tasks."}]
 # `check --deploy` findings that do not apply: no cookie or session authenticates anyone (so no CSRF
 # surface), API Gateway and function URLs serve HTTPS only (nothing to redirect), and HSTS preloading
 # is a decision for the owner of a custom domain.
