@@ -1,6 +1,6 @@
 """JSON rendering that labels error bodies as RFC 9457 problem documents, and the browsable API."""
 from rest_framework import serializers
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer, HTMLFormRenderer, JSONRenderer
 
 from taskapi.problems import PROBLEM_CONTENT_TYPE
 
@@ -16,8 +16,19 @@ class ProblemAwareJSONRenderer(JSONRenderer):
         return super().render(data, accepted_media_type, renderer_context)
 
 
+class TaskFormRenderer(HTMLFormRenderer):
+    """DRF's HTML forms, telling field templates whether a value is null (DRF shows null and "" alike)."""
+
+    def render_field(self, field, parent_style):
+        # The field is this serializer instance's own copy (DRF copies declared fields per instance).
+        field._field.style = {**field._field.style, "value_is_null": field.value is None}
+        return super().render_field(field, parent_style)
+
+
 class TaskBrowsableAPIRenderer(BrowsableAPIRenderer):
     """DRF's browsable API, with forms built from the view's write serializer and HTML kept HTML on errors."""
+
+    form_renderer_class = TaskFormRenderer
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         response = (renderer_context or {}).get("response")
