@@ -146,3 +146,20 @@ security: venv
 
 test: security
 
+
+# OpenAPI lint (issue 12): Redocly CLI's recommended rules on /openapi.json as the app serves it; errors fail.
+# Its own npm folder (tools/openapi-lint), pinned by its lock file; telemetry and update checks off.
+OPENAPI_LINT := tools/openapi-lint
+
+$(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.PHONY: openapi-lint
+openapi-lint: venv $(OPENAPI_LINT)/node_modules/.installed
+	@mkdir -p build
+	$(BIN)/python $(OPENAPI_LINT)/schema.py build/openapi.json
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(OPENAPI_LINT)/node_modules/.bin/redocly lint build/openapi.json --config $(OPENAPI_LINT)/redocly.yaml
+
+test: openapi-lint
