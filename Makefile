@@ -148,8 +148,8 @@ test: security
 
 
 # OpenAPI lint (issue 12): Redocly CLI's recommended rules on /openapi.json as the app serves it; errors fail.
-# Its own npm folder (tools/openapi-lint), pinned by its lock file; telemetry and update checks off.
-OPENAPI_LINT := tools/openapi-lint
+# Its own npm folder (tests/openapi-lint, outside the Lambda package), pinned by its lock file; telemetry and update checks off.
+OPENAPI_LINT := tests/openapi-lint
 
 $(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
 	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --loglevel=error

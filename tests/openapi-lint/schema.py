@@ -1,4 +1,4 @@
-"""Writes the app's /openapi.json, as a client gets it, to the path given: `python tools/openapi-lint/schema.py out.json`."""
+"""Writes the app's /openapi.json, as a client gets it, to the path given: `python tests/openapi-lint/schema.py out.json`."""
 import os
 import sys
 from pathlib import Path
