@@ -1,12 +1,16 @@
 """HTTP conditional requests on one task (RFC 9110 section 13): entity tags, Last-Modified and preconditions."""
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
+from taskapi.problems import BadRequest
 from tasks.domain import PreconditionFailed, Task
 
-CONDITIONAL_HEADERS = ("If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since")
+# RFC 9110 If-Match / If-None-Match: `*`, or entity tags ("opaque", optionally W/) separated by commas.
+ETAG_LIST_PATTERN = r'^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$'
+_ETAG_LIST = re.compile(ETAG_LIST_PATTERN)
 
 
 def task_etag(task: Task) -> str:
@@ -41,7 +45,11 @@ class Preconditions:
     def from_headers(cls, headers) -> "Preconditions":
         def tags(name: str) -> list[str] | None:
             value = headers.get(name)
-            return None if value is None else parse_etags(value)
+            if value is None:
+                return None
+            if not _ETAG_LIST.fullmatch(value.strip(" \t")):
+                raise BadRequest(f'{name} must be * or entity tags such as "3" or W/"3", separated by commas.')
+            return parse_etags(value)
 
         def date(name: str) -> int | None:
             value = headers.get(name)

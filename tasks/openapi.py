@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 
 from taskapi.schema import PROBLEM_RESPONSES
 from tasks import idempotency
+from tasks.conditional import ETAG_LIST_PATTERN
 from tasks.serializers import (
     TaskDeletedSerializer,
     TaskListQuerySerializer,
@@ -22,8 +23,6 @@ from tasks.serializers import (
 )
 from tasks.views import TaskViewSet
 
-# RFC 9110 entity tags: `*`, or a comma-separated list of "opaque" tags, each optionally weak (W/).
-ETAG_LIST_PATTERN = r'^(\*|(W/)?"[\x21\x23-\x7e]*"(\s*,\s*(W/)?"[\x21\x23-\x7e]*")*)$'
 _ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 304],
                          description="The task's version as a strong entity tag, such as \"3\".")
 _LAST_MODIFIED = OpenApiParameter("Last-Modified", OpenApiTypes.STR, OpenApiParameter.HEADER,

@@ -100,7 +100,7 @@ def test_errors_are_problems_with_cors_over_http(api_server):
         ("get", f"/tasks/{uuid.uuid4()}", {}, 404),
         ("get", "/missing", {}, 404),
         ("post", "/tasks", {"data": "{oops", "headers": {"Content-Type": "application/json"}}, 400),
-        ("post", "/tasks", {"data": "x" * 70_000, "headers": {"Content-Type": "application/json"}}, 413),
+        ("post", "/tasks", {"data": "x" * 200_000, "headers": {"Content-Type": "application/json"}}, 413),
         ("post", "/tasks", {"data": "<task/>", "headers": {"Content-Type": "application/xml"}}, 415),
         ("delete", "/tasks", {}, 405),
     ]:
