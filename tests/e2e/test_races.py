@@ -77,9 +77,9 @@ def test_twenty_parallel_patches_of_different_fields_all_persist(api_server, tab
                      "updatedAt": final["updatedAt"]}
     versions = [response.json()["version"] for response in responses]
     # Each write made exactly one version and no two writes were merged into one: the versions answered
-    # are every version from 2 to the last, the six writers of different fields each with its own.
+    # are every version from 2 to the last, and the five writers of fields nobody else sets each got its own.
     assert sorted(set(versions)) == list(range(2, final["version"] + 1))
-    assert len(set(versions[:6])) == 6
+    assert len(set(versions[:5])) == 5
     RACES_RUN.append("fields")
 
 
