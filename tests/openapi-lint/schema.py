@@ -7,10 +7,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
-import django  # noqa: E402
+import django
 
 django.setup()
-from django.test import Client  # noqa: E402
+from django.test import Client
 
 response = Client().get("/openapi.json")
 if response.status_code != 200:
