@@ -27,7 +27,8 @@ COMPOSE = Path(compose.__file__).parent / "docker-compose"
 def api_service() -> dict:
     """Returns the api service as Compose itself resolves docker-compose.yml."""
     result = subprocess.run([str(COMPOSE), "-f", str(ROOT / "docker-compose.yml"), "config", "--format", "json"],
-                            capture_output=True, text=True, timeout=60, cwd=ROOT, env={**os.environ, "ALERT_EMAILS": ""})
+                            capture_output=True, text=True, timeout=60, cwd=ROOT,
+                            env={**os.environ, "ALERT_EMAILS": ""})
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)["services"]["api"]
 
@@ -43,7 +44,8 @@ def test_compose_api_command_provisions_then_serves():
         **os.environ, **service["environment"],
         # Inside compose the endpoint is the localstack service; here it is whatever this run talks to.
         "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"], "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
+        "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
+        "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],
         "TASKS_TABLE": table, "IDEMPOTENCY_TABLE": f"{table}-idempotency",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",  # `python` is this venv's
         "PYTHONUNBUFFERED": "1",
