@@ -6,9 +6,6 @@ PORT ?= 8000
 EMULATOR_PORT ?= 4566
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
-COMPOSE ?= docker compose
-LOCALSTACK_URL ?= http://127.0.0.1:4566
-
 .PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean lambda-venv package bench-package
 
 $(BIN)/.installed: requirements.txt requirements-run.txt requirements-dev.txt
@@ -80,16 +77,22 @@ test: unit e2e-moto e2e-dynamodb-local browser
 browser: venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=moto $(BIN)/python -m pytest tests/browser
 
-# LocalStack in Docker (see docker-compose.yml), and the e2e suite against it.
+# Real LocalStack on 127.0.0.1:$(LOCALSTACK_PORT): `docker compose` where a Docker engine answers `docker info`,
+# else host mode (localstack-core in its own Python 3.13 venv, .localstack/; see tests/localstack/ctl.py).
+LOCALSTACK_PORT ?= 4566
+LOCALSTACK_URL ?= http://127.0.0.1:$(LOCALSTACK_PORT)
+LOCALSTACK_CTL := LOCALSTACK_PORT=$(LOCALSTACK_PORT) $(PYTHON) tests/localstack/ctl.py
+
 localstack-up:
-	$(COMPOSE) up -d --wait localstack
+	$(LOCALSTACK_CTL) up
 
 localstack-down:
-	$(COMPOSE) down
+	$(LOCALSTACK_CTL) down
 
+# The whole e2e suite against the LocalStack that `make localstack-up` started (or any at LOCALSTACK_URL).
 e2e-localstack: venv
-	AWS_ENDPOINT_URL=$(LOCALSTACK_URL) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-		$(BIN)/python -m pytest tests/e2e
+	env -u AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL=$(LOCALSTACK_URL) AWS_ACCESS_KEY_ID=test \
+		AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 $(BIN)/python -m pytest tests/e2e
 
 clean:
 	rm -rf $(VENV) $(LAMBDA_VENV) node_modules dist build staticfiles .pytest_cache
@@ -163,3 +166,11 @@ openapi-lint: venv $(OPENAPI_LINT)/node_modules/.installed
 		$(OPENAPI_LINT)/node_modules/.bin/redocly lint build/openapi.json --config $(OPENAPI_LINT)/redocly.yaml
 
 test: openapi-lint
+
+# The LocalStack tier of `make test`: start LocalStack, run the e2e suite on it, stop what was started.
+.PHONY: test-localstack
+test-localstack: venv
+	$(LOCALSTACK_CTL) up
+	$(MAKE) e2e-localstack; status=$$?; $(LOCALSTACK_CTL) down; exit $$status
+
+test: test-localstack

@@ -173,10 +173,22 @@ def dashboard_get(name: str) -> dict | None:
     try:
         body = _call("cloudwatch", "get_dashboard", DashboardName=name)["DashboardBody"]
     except ClientError as error:
-        if _code(error) in {"ResourceNotFound", "ResourceNotFoundException"}:
+        if _dashboard_missing(error, name):
             return None
         raise
     return json.loads(body)
+
+
+def _dashboard_missing(error: ClientError, name: str) -> bool:
+    """Returns whether GetDashboard's error means "no such dashboard".
+
+    AWS answers ResourceNotFound (404) and keeps InvalidParameterValue (400) for bad input; LocalStack answers
+    InvalidParameterValue "Dashboard <name> does not exist.", so only that message counts as missing.
+    """
+    if _code(error) in {"ResourceNotFound", "ResourceNotFoundException"}:
+        return True
+    message = error.response.get("Error", {}).get("Message", "")
+    return _code(error) == "InvalidParameterValue" and message == f"Dashboard {name} does not exist."
 
 
 def dashboard_put(name: str, body: dict) -> None:

@@ -100,7 +100,10 @@ class DynamoDBLocal:
 
 
 def dynamodb_engine() -> str:
-    """Returns which DynamoDB the tests run on: moto, dynamodb-local, or external (an endpoint set by the user)."""
+    """Returns which DynamoDB emulator to start when no endpoint is set: moto or dynamodb-local.
+
+    Only for starting emulators: tests learn what the engine supports from tests/capabilities.py.
+    """
     return os.environ.get("TASKAPI_TEST_DYNAMODB", "moto")
 
 
@@ -118,7 +121,6 @@ def configure_environment() -> list:
     os.environ["TASKS_TABLE"] = f"taskapi-test-{uuid.uuid4().hex[:10]}"
     os.environ["IDEMPOTENCY_TABLE"] = f"{os.environ['TASKS_TABLE']}-idempotency"
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        os.environ["TASKAPI_TEST_DYNAMODB"] = "external"
         return []
     started = [Emulator()]
     os.environ["AWS_ENDPOINT_URL"] = started[0].url

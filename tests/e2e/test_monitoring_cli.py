@@ -106,3 +106,19 @@ def test_a_stage_zappa_settings_does_not_define_exits_non_zero_with_one_line():
     result = manage("create_alarms", "--stage", "qa")
     assert (result.returncode, result.stdout, result.stderr) == (
         1, "", "CommandError: stage 'qa' is not defined in zappa_settings.json (stages: Staging_2, dev, prod)\n")
+
+
+@pytest.mark.parametrize("command", [("create_alarms",), ("create_dashboard",),
+                                     ("subscribe_alerts", "--email", "you@example.com")])
+def test_each_monitoring_command_applies_alone_then_changes_nothing(fresh_stage, command):
+    stage, settings_file = fresh_stage
+    first = manage(*command, "--stage", stage, ZAPPA_SETTINGS_FILE=settings_file)
+    second = manage(*command, "--stage", stage, ZAPPA_SETTINGS_FILE=settings_file)
+    teardown = manage("teardown_monitoring", "--stage", stage, ZAPPA_SETTINGS_FILE=settings_file)
+    assert (first.returncode, first.stderr) == (0, "")
+    assert re.fullmatch(r"\d+ create: applied", first.stdout.splitlines()[-1]), first.stdout
+    assert (second.returncode, second.stderr) == (0, "")
+    assert re.fullmatch(r"\d+ unchanged: nothing to change", second.stdout.splitlines()[-1]), second.stdout
+    assert (teardown.returncode, teardown.stderr) == (0, "")
+    assert re.fullmatch(r"(\d+ (delete|absent)(, |: applied$))+", teardown.stdout.splitlines()[-1]), teardown.stdout
+    assert " delete" in teardown.stdout.splitlines()[-1]

@@ -8,22 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.harness import ROOT, dynamodb, dynamodb_engine
+from tests.capabilities import missing, needs
+from tests.harness import ROOT, dynamodb
 
 pytestmark = pytest.mark.e2e
-
-# What AWS's DynamoDB Local does not implement; skipped on that tier only.
-DYNAMODB_LOCAL_LACKS = {
-    "pitr": "DynamoDB Local has no point-in-time recovery (UnknownOperationException)",
-    "tags": "DynamoDB Local has no resource tags (UnknownOperationException)",
-    "sse": "DynamoDB Local does not report encryption at rest (no SSEDescription)",
-}
-
-
-def needs(feature: str) -> None:
-    """Skips the rest of a test on DynamoDB Local when it lacks `feature`."""
-    if dynamodb_engine() == "dynamodb-local":
-        pytest.skip(DYNAMODB_LOCAL_LACKS[feature])
 
 
 def manage(*args: str) -> subprocess.CompletedProcess:
@@ -67,7 +55,7 @@ def test_create_table_makes_the_seed_table_and_is_idempotent(fresh_table_name):
     second = manage("create_table", "--table", fresh_table_name)
     assert second.returncode == 0, second.stderr
     assert second.stdout.splitlines()[0] == f"table {fresh_table_name}: unchanged"
-    if dynamodb_engine() == "dynamodb-local":
+    if missing("pitr"):
         assert second.stdout.splitlines()[1] == (
             f"point-in-time recovery on {fresh_table_name}: skipped (this endpoint does not support it)")
 

