@@ -265,3 +265,36 @@ def rest_api_ids(name: str) -> list[str]:
     """Returns the ids of the REST APIs with this name (normally one, or none before the first deploy)."""
     apis = _pages("apigateway", "get_rest_apis", "items", page_key="position", limit=500)
     return [api["id"] for api in apis if api.get("name") == name]
+
+
+# DynamoDB Streams, for the local stand-in of Lambda's event source mapping (ops.streams).
+
+def stream_shards(arn: str) -> list[dict]:
+    """Returns every shard of the stream (DescribeStream, all pages)."""
+    shards, start = [], None
+    while True:
+        kwargs = {"StreamArn": arn, **({"ExclusiveStartShardId": start} if start else {})}
+        description = _call("dynamodbstreams", "describe_stream", **kwargs)["StreamDescription"]
+        shards += description.get("Shards", [])
+        start = description.get("LastEvaluatedShardId")
+        if not start:
+            return shards
+
+
+def shard_iterator(arn: str, shard_id: str, *, after: str | None) -> str | None:
+    """Returns an iterator at the shard's oldest record, or just after sequence number `after`; None
+    when the shard is gone (trimmed)."""
+    kwargs = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+              else {"ShardIteratorType": "TRIM_HORIZON"})
+    try:
+        return _call("dynamodbstreams", "get_shard_iterator", StreamArn=arn, ShardId=shard_id, **kwargs)["ShardIterator"]
+    except ClientError as error:
+        if _code(error) in {"ResourceNotFoundException", "TrimmedDataAccessException"}:
+            return None
+        raise
+
+
+def stream_records(iterator: str, *, limit: int) -> tuple[list[dict], str | None]:
+    """Returns up to `limit` records and the next iterator (None once a closed shard is read to its end)."""
+    answer = _call("dynamodbstreams", "get_records", ShardIterator=iterator, Limit=limit)
+    return answer.get("Records", []), answer.get("NextShardIterator")

@@ -321,3 +321,28 @@ def log_groups(stage: Stage, *, api_id: str | None) -> list[LogGroupSpec]:
     if api_id:
         groups.append(LogGroupSpec(stage.api_log_group(api_id)))
     return groups
+
+
+@dataclass(frozen=True)
+class ChangesTableSpec:
+    """The changes feed's log (issue 13): per-owner sequence numbers, expired by DynamoDB TTL."""
+
+    name: str
+    ttl_attribute: str = "expiresAt"
+
+    def create_request(self) -> dict:
+        """Returns the CreateTable arguments: on-demand, SSE (the log holds task images)."""
+        return {
+            "TableName": self.name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "owner", "AttributeType": "S"},
+                                     {"AttributeName": "seq", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
+            "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
+            "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
+        }
+
+
+def changes_table() -> ChangesTableSpec:
+    """Returns the desired change-log table of this stage."""
+    return ChangesTableSpec(name=settings.CHANGES_TABLE)
