@@ -31,6 +31,8 @@ run: venv
 	$(BIN)/python manage.py emulator --port $(EMULATOR_PORT) & emulator=$$!; \
 	trap 'kill $$emulator 2>/dev/null; wait $$emulator 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py create_table --wait 15 && \
+	{ $(BIN)/python manage.py stream_poller & poller=$$!; \
+	  trap 'kill $$poller $$emulator 2>/dev/null; wait $$poller $$emulator 2>/dev/null' EXIT INT TERM; } && \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Only the emulator, for running the API or tests yourself against AWS_ENDPOINT_URL=http://127.0.0.1:4566.
