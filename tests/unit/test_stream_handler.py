@@ -86,3 +86,25 @@ def test_poller_honours_reported_failures_and_retries_from_that_record(table, wr
     poller.poll()
     poller.poll()
     assert seen[1] == seen[0]  # the whole batch again, from the failed record
+
+
+def test_every_dynamodb_call_the_consumer_makes_is_in_the_policy(table, written, monkeypatch):
+    import json
+    from pathlib import Path
+
+    import botocore.client
+
+    calls = set()
+    real = botocore.client.BaseClient._make_api_call
+
+    def recording(client, operation_name, api_params):
+        if client.meta.service_model.service_name == "dynamodb":
+            # IAM authorises each Put of a TransactWriteItems as dynamodb:PutItem.
+            calls.add("dynamodb:PutItem" if operation_name == "TransactWriteItems" else f"dynamodb:{operation_name}")
+        return real(client, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    handler({"Records": _records_of(table, written)}, None)
+    policy = json.loads((Path(__file__).parents[2] / "deploy/policy-dev.json").read_text())
+    log_actions = {a for s in policy["Statement"] if s["Sid"] == "ChangeLog" for a in s["Action"]}
+    assert calls and calls <= log_actions, calls
