@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 
+from taskapi.metrics import NAMESPACE
 from taskapi.problems import Problem
 from tasks import changelog, repository
 from tasks.domain import Task, timestamp
