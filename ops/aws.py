@@ -298,3 +298,51 @@ def stream_records(iterator: str, *, limit: int) -> tuple[list[dict], str | None
     """Returns up to `limit` records and the next iterator (None once a closed shard is read to its end)."""
     answer = _call("dynamodbstreams", "get_records", ShardIterator=iterator, Limit=limit)
     return answer.get("Records", []), answer.get("NextShardIterator")
+
+
+# The stream consumer's event source mapping and its on-failure queue (manage.py setup_stream_consumer).
+
+def function_arn(name: str) -> str | None:
+    """Returns the function's ARN, None when there is no such function."""
+    try:
+        return _call("lambda", "get_function", FunctionName=name)["Configuration"]["FunctionArn"]
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def queue_arn(name: str) -> str | None:
+    """Returns the SQS queue's ARN, None when there is no such queue."""
+    try:
+        url = _call("sqs", "get_queue_url", QueueName=name)["QueueUrl"]
+    except ClientError as error:
+        if _code(error) in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+            return None
+        raise
+    return _call("sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def queue_create(name: str) -> str:
+    """Creates the queue (14 days' retention, SSE) and returns its ARN."""
+    url = _call("sqs", "create_queue", QueueName=name,
+                Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600), "SqsManagedSseEnabled": "true"})["QueueUrl"]
+    return _call("sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def event_source_mappings(*, function: str, source_arn: str) -> list[dict]:
+    """Returns the function's event source mappings from `source_arn`."""
+    return _call("lambda", "list_event_source_mappings", FunctionName=function,
+                 EventSourceArn=source_arn).get("EventSourceMappings", [])
+
+
+def event_source_mapping_create(request: dict) -> str:
+    """Creates the mapping; returns its UUID."""
+    return _call("lambda", "create_event_source_mapping", **request)["UUID"]
+
+
+def event_source_mapping_update(uuid: str, request: dict) -> None:
+    """Updates the mapping's settings (its source, function and starting position cannot change)."""
+    fixed = {"EventSourceArn", "StartingPosition", "FunctionName"}
+    _call("lambda", "update_event_source_mapping", UUID=uuid, FunctionName=request["FunctionName"],
+          **{key: value for key, value in request.items() if key not in fixed})

@@ -346,3 +346,28 @@ class ChangesTableSpec:
 def changes_table() -> ChangesTableSpec:
     """Returns the desired change-log table of this stage."""
     return ChangesTableSpec(name=settings.CHANGES_TABLE)
+
+
+# The stream consumer (issue 13): Lambda's event source mapping from the tasks table's stream. Zappa 0.63's
+# DynamoDB event source sends only BatchSize and Enabled (no StartingPosition, which streams require), so
+# manage.py setup_stream_consumer owns it.
+
+STREAM_FAILURE_QUEUE = "{function}-stream-failures"
+
+
+def stream_consumer(stage: Stage, *, stream_arn: str, function_arn: str, queue_arn: str) -> dict:
+    """Returns the CreateEventSourceMapping arguments of the stage's consumer."""
+    return {
+        "FunctionName": function_arn,
+        "EventSourceArn": stream_arn,
+        "StartingPosition": "TRIM_HORIZON",  # records written before the mapping existed are fed too
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 0,  # lag over batching: the feed should show a write at once
+        "ParallelizationFactor": 1,  # one batch per shard at a time keeps each task's records in order
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": 24 * 3600,  # the stream keeps records 24 h
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+        "Enabled": True,
+    }
