@@ -125,6 +125,7 @@ def configure_environment() -> list:
     if dynamodb_engine() == "dynamodb-local":
         started.append(DynamoDBLocal())
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = started[-1].url
+        os.environ["AWS_ENDPOINT_URL_DYNAMODBSTREAMS"] = started[-1].url  # DynamoDB Local serves its streams too
     return started
 
 
