@@ -129,3 +129,11 @@ security: venv
 	fi
 
 test: security
+
+# The changes feed (issue 13): lag from a write to its showing in /tasks/changes, and the consumer's
+# DynamoDB cost per change, on its own DynamoDB Local. Part of `make bench`; toy size in bench-smoke.
+.PHONY: bench-feed
+bench-feed: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.feed --changes 200
+
+bench: bench-feed
