@@ -38,6 +38,17 @@ def _feed(client: APIClient, since: str, limit: int) -> tuple[list[dict], str]:
             return changes, since
 
 
+def _drain(poller: StreamPoller, client: APIClient, since: str, done: list) -> None:
+    """Polls the stream until the feed holds every change of `done` (streams show records after a delay)."""
+    ours = {task_id for _, task_id, _ in done}
+
+    def complete() -> bool:
+        poller.poll()
+        return len([c for c in _feed(client, since, 100)[0] if c["taskId"] in ours]) >= len(done)
+
+    harness.wait_until(complete, timeout=30, what="every change consumed")
+
+
 def _writes(client: APIClient) -> list[tuple[str, str, int]]:
     """Creates three tasks, updates two, deletes one; returns (change, taskId, version) in commit order."""
     done = []
@@ -68,7 +79,7 @@ def test_every_change_once_in_order_with_tombstones(client, poller, limit):
     since = client.get("/tasks/changes").json()["since"]
     done = _writes(client)
     assert client.get("/tasks/changes", {"since": since}).json()["changes"] == []  # nothing consumed yet
-    harness.wait_until(lambda: poller.poll() == 0 and poller.positions, timeout=10, what="stream drained")
+    _drain(poller, client, since, done)
     changes, _ = _feed(client, since, limit)
     assert [(c["change"], c["taskId"], c["version"]) for c in changes] == done
     tasks = {t["taskId"]: t for t in client.get("/tasks").json()["results"]}
@@ -83,7 +94,7 @@ def test_every_change_once_in_order_with_tombstones(client, poller, limit):
 def test_replayed_batches_make_no_second_change(client, poller):
     since = client.get("/tasks/changes").json()["since"]
     done = _writes(client)
-    poller.poll()
+    _drain(poller, client, since, done)
     replay = StreamPoller(table=poller.table, handler=handler)
     replay.poll()  # every record of the stream again, from its oldest
     changes, _ = _feed(client, since, 100)
@@ -109,8 +120,7 @@ def test_a_consumer_killed_mid_batch_resumes_without_skipping(client, poller):
         return handler(event, context)
 
     poller.handler = lambda event, context: _swallow(flaky, event)
-    for _ in range(5):
-        poller.poll()
+    _drain(poller, client, since, done)
     changes, _ = _feed(client, since, 7)
     assert [(c["change"], c["taskId"], c["version"]) for c in changes] == done
 
@@ -143,8 +153,8 @@ def test_concurrent_writers_and_consumers_lose_nothing(client, poller):
         other.poll()
     for thread in threads:
         thread.join()
-    poller.poll()
-    other.poll()
+    _drain(poller, client, since, [(None, i, v) for i in ids for v in (1, 2, 3, 4)])
+    other.poll()  # the second consumer sees the same records again: nothing new
     changes, _ = _feed(client, since, 5)
     keys = [(c["taskId"], c["version"]) for c in changes]
     assert sorted(keys) == sorted([(i, v) for i in ids for v in (1, 2, 3, 4)])  # each once, none phantom
