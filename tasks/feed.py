@@ -1,5 +1,7 @@
 """The changes feed: signed position tokens, feed pages, and the stream consumer that fills the change log."""
+import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +111,14 @@ def change_record(record: dict[str, Any]) -> bool:
     raise RuntimeError(f"the change counter of one owner moved {COUNTER_ATTEMPTS} times in a row")
 
 
+def _failure_metric() -> None:
+    """Prints one CloudWatch EMF line: StreamRecordFailures, which setup_monitoring alarms on."""
+    print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
+        "Namespace": NAMESPACE, "Dimensions": [["Stage"]],
+        "Metrics": [{"Name": "StreamRecordFailures", "Unit": "Count"}]}]},
+        "Stage": settings.STAGE, "StreamRecordFailures": 1}))
+
+
 def stream_batch(records: Iterable[dict[str, Any]], *,
                  record: Callable[[dict[str, Any]], bool] = change_record) -> dict[str, list]:
     """Records a batch of stream records in order; returns Lambda's partial batch response.
@@ -124,6 +134,7 @@ def stream_batch(records: Iterable[dict[str, Any]], *,
                 recorded += bool(record(item))
         except Exception:  # noqa: BLE001 - reported back as a batch item failure; the trace stays in the log
             logger.exception("stream record %s failed", item.get("dynamodb", {}).get("SequenceNumber"))
+            _failure_metric()
             return {"batchItemFailures": [{"itemIdentifier": item["dynamodb"]["SequenceNumber"]}]}
     logger.info("stream batch recorded %d new changes", recorded)
     return {"batchItemFailures": []}
