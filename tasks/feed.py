@@ -17,7 +17,7 @@ from tasks.domain import Task, timestamp
 
 logger = logging.getLogger("taskapi.feed")
 
-TOKEN_SALT = "tasks.feed.token"
+TOKEN_SALT = "tasks.feed.token"  # nosec B105 - a signing namespace (salt), not a secret
 COUNTER_ATTEMPTS = 50  # consumers of other shards may take the owner's next seq first; each loss is their win
 
 
