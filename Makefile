@@ -46,6 +46,8 @@ run: run-venv
 		sleep 0.2; \
 	done; \
 	$(BIN)/python manage.py create_table --wait 15 && \
+	{ $(BIN)/python manage.py stream_poller & poller=$$!; \
+	  trap 'kill $$poller $$emulator 2>/dev/null; wait $$poller $$emulator 2>/dev/null' EXIT INT TERM; } && \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Only the emulator, for running the API or tests yourself against AWS_ENDPOINT_URL=http://127.0.0.1:4566.
@@ -174,3 +176,11 @@ test-localstack: venv
 	$(MAKE) e2e-localstack; status=$$?; $(LOCALSTACK_CTL) down; exit $$status
 
 test: test-localstack
+
+# The changes feed (issue 13): lag from a write to its showing in /tasks/changes, and the consumer's
+# DynamoDB cost per change, on its own DynamoDB Local. Part of `make bench`; toy size in bench-smoke.
+.PHONY: bench-feed
+bench-feed: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.feed --changes 200
+
+bench: bench-feed

@@ -277,3 +277,84 @@ def rest_api_ids(name: str) -> list[str]:
     """Returns the ids of the REST APIs with this name (normally one, or none before the first deploy)."""
     apis = _pages("apigateway", "get_rest_apis", "items", page_key="position", limit=500)
     return [api["id"] for api in apis if api.get("name") == name]
+
+
+# DynamoDB Streams, for the local stand-in of Lambda's event source mapping (ops.streams).
+
+def stream_shards(arn: str) -> list[dict]:
+    """Returns every shard of the stream (DescribeStream, all pages)."""
+    shards, start = [], None
+    while True:
+        kwargs = {"StreamArn": arn, **({"ExclusiveStartShardId": start} if start else {})}
+        description = _call("dynamodbstreams", "describe_stream", **kwargs)["StreamDescription"]
+        shards += description.get("Shards", [])
+        start = description.get("LastEvaluatedShardId")
+        if not start:
+            return shards
+
+
+def shard_iterator(arn: str, shard_id: str, *, after: str | None) -> str | None:
+    """Returns an iterator at the shard's oldest record, or just after sequence number `after`; None
+    when the shard is gone (trimmed)."""
+    kwargs = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": after} if after
+              else {"ShardIteratorType": "TRIM_HORIZON"})
+    try:
+        return _call("dynamodbstreams", "get_shard_iterator", StreamArn=arn, ShardId=shard_id, **kwargs)["ShardIterator"]
+    except ClientError as error:
+        if _code(error) in {"ResourceNotFoundException", "TrimmedDataAccessException"}:
+            return None
+        raise
+
+
+def stream_records(iterator: str, *, limit: int) -> tuple[list[dict], str | None]:
+    """Returns up to `limit` records and the next iterator (None once a closed shard is read to its end)."""
+    answer = _call("dynamodbstreams", "get_records", ShardIterator=iterator, Limit=limit)
+    return answer.get("Records", []), answer.get("NextShardIterator")
+
+
+# The stream consumer's event source mapping and its on-failure queue (manage.py setup_stream_consumer).
+
+def function_arn(name: str) -> str | None:
+    """Returns the function's ARN, None when there is no such function."""
+    try:
+        return _call("lambda", "get_function", FunctionName=name)["Configuration"]["FunctionArn"]
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def queue_arn(name: str) -> str | None:
+    """Returns the SQS queue's ARN, None when there is no such queue."""
+    try:
+        url = _call("sqs", "get_queue_url", QueueName=name)["QueueUrl"]
+    except ClientError as error:
+        if _code(error) in {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}:
+            return None
+        raise
+    return _call("sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def queue_create(name: str) -> str:
+    """Creates the queue (14 days' retention, SSE) and returns its ARN."""
+    url = _call("sqs", "create_queue", QueueName=name,
+                Attributes={"MessageRetentionPeriod": str(14 * 24 * 3600), "SqsManagedSseEnabled": "true"})["QueueUrl"]
+    return _call("sqs", "get_queue_attributes", QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def event_source_mappings(*, function: str, source_arn: str) -> list[dict]:
+    """Returns the function's event source mappings from `source_arn`."""
+    return _call("lambda", "list_event_source_mappings", FunctionName=function,
+                 EventSourceArn=source_arn).get("EventSourceMappings", [])
+
+
+def event_source_mapping_create(request: dict) -> str:
+    """Creates the mapping; returns its UUID."""
+    return _call("lambda", "create_event_source_mapping", **request)["UUID"]
+
+
+def event_source_mapping_update(uuid: str, request: dict) -> None:
+    """Updates the mapping's settings (its source, function and starting position cannot change)."""
+    fixed = {"EventSourceArn", "StartingPosition", "FunctionName"}
+    _call("lambda", "update_event_source_mapping", UUID=uuid, FunctionName=request["FunctionName"],
+          **{key: value for key, value in request.items() if key not in fixed})

@@ -321,3 +321,53 @@ def log_groups(stage: Stage, *, api_id: str | None) -> list[LogGroupSpec]:
     if api_id:
         groups.append(LogGroupSpec(stage.api_log_group(api_id)))
     return groups
+
+
+@dataclass(frozen=True)
+class ChangesTableSpec:
+    """The changes feed's log (issue 13): per-owner sequence numbers, expired by DynamoDB TTL."""
+
+    name: str
+    ttl_attribute: str = "expiresAt"
+
+    def create_request(self) -> dict:
+        """Returns the CreateTable arguments: on-demand, SSE (the log holds task images)."""
+        return {
+            "TableName": self.name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "AttributeDefinitions": [{"AttributeName": "owner", "AttributeType": "S"},
+                                     {"AttributeName": "seq", "AttributeType": "N"}],
+            "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
+            "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
+            "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
+        }
+
+
+def changes_table() -> ChangesTableSpec:
+    """Returns the desired change-log table of this stage."""
+    return ChangesTableSpec(name=settings.CHANGES_TABLE)
+
+
+# The stream consumer (issue 13): Lambda's event source mapping from the tasks table's stream. Zappa 0.63's
+# DynamoDB event source sends only BatchSize and Enabled (no StartingPosition, which streams require), so
+# manage.py setup_stream_consumer owns it.
+
+STREAM_FAILURE_QUEUE = "{function}-stream-failures"
+
+
+def stream_consumer(stage: Stage, *, stream_arn: str, function_arn: str, queue_arn: str) -> dict:
+    """Returns the CreateEventSourceMapping arguments of the stage's consumer."""
+    return {
+        "FunctionName": function_arn,
+        "EventSourceArn": stream_arn,
+        "StartingPosition": "TRIM_HORIZON",  # records written before the mapping existed are fed too
+        "BatchSize": 100,
+        "MaximumBatchingWindowInSeconds": 0,  # lag over batching: the feed should show a write at once
+        "ParallelizationFactor": 1,  # one batch per shard at a time keeps each task's records in order
+        "BisectBatchOnFunctionError": True,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "MaximumRetryAttempts": 10,
+        "MaximumRecordAgeInSeconds": 24 * 3600,  # the stream keeps records 24 h
+        "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
+        "Enabled": True,
+    }

@@ -66,7 +66,7 @@ http_handler = make_lambda_handler(StagePrefixMiddleware(application), binary_su
 
 
 def event_kind(event: Any) -> str:
-    """Returns what an invocation is: http, keep_warm, scheduled, manage, command, raw_command or unknown."""
+    """Returns what an invocation is: http, stream, keep_warm, scheduled, manage, command, raw_command or unknown."""
     if not isinstance(event, dict):
         return "unknown"
     context = event.get("requestContext")
@@ -75,6 +75,10 @@ def event_kind(event: Any) -> str:
     if event.get("detail-type") == "Scheduled Event":
         resources = event.get("resources") or [""]
         return "keep_warm" if str(resources[0]).endswith(KEEP_WARM_SUFFIX) else "scheduled"
+    records = event.get("Records")
+    if isinstance(records, list) and records and isinstance(records[0], dict) \
+            and records[0].get("eventSource") == "aws:dynamodb":
+        return "stream"
     for key in ("manage", "command", "raw_command"):
         if key in event:
             return key
@@ -90,6 +94,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             # ALB passes this on as the status line's reason phrase.
             response["statusDescription"] = f"{response['statusCode']} {HTTPStatus(response['statusCode']).phrase}"
         return response
+    if kind == "stream":
+        from tasks import feed  # the changes feed's consumer (issue 13)
+
+        return feed.stream_batch(event["Records"])
     if kind == "keep_warm":
         # Django is already set up at import; a warm container needs nothing else.
         return {"warm": True}

@@ -244,3 +244,8 @@ SPECTACULAR_SETTINGS["TAGS"] = [{"name": "tasks", "description": "The caller's t
 # surface), API Gateway and function URLs serve HTTPS only (nothing to redirect), and HSTS preloading
 # is a decision for the owner of a custom domain.
 SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W008", "security.W021"]
+
+# Changes feed (issue 13): the change log the stream consumer writes, kept 7 days (DynamoDB TTL); a
+# feed token older than that is 410 Gone. The poller stands in for Lambda's event source mapping locally.
+CHANGES_TABLE = _env("CHANGES_TABLE", f"{TASKS_TABLE}-changes")
+CHANGES_RETENTION_SECONDS = int(_env("CHANGES_RETENTION_SECONDS", str(7 * 24 * 3600)))

@@ -77,3 +77,26 @@ class IdempotencyRecord(Model):
     lease_until = NumberAttribute(attr_name="leaseUntil")  # epoch seconds
     response = UnicodeAttribute(null=True)  # JSON: status, headers, body
     expires_at = NumberAttribute(attr_name="expiresAt")  # epoch seconds; the table's TTL attribute
+
+
+class ChangeModel(Model):
+    """The change log: per owner, changes numbered 1, 2, 3... by the consumer; seq 0 holds the counter.
+
+    Items whose owner is "seen#..." mark a (task, version, change) as recorded, so a redelivered
+    stream record never makes a second change.
+    """
+
+    class Meta(_Limits):
+        table_name = settings.CHANGES_TABLE
+        region = settings.AWS_REGION
+        billing_mode = "PAY_PER_REQUEST"
+
+    owner = UnicodeAttribute(hash_key=True)  # the task's owner; "-" for unowned (demo-mode) tasks
+    seq = NumberAttribute(range_key=True)
+    last = NumberAttribute(null=True)  # seq 0 only: the last seq assigned
+    change = UnicodeAttribute(null=True)  # created | updated | deleted
+    task_id = UnicodeAttribute(null=True, attr_name="taskId")
+    version = NumberAttribute(null=True)
+    at = UnicodeAttribute(null=True)
+    image = UnicodeAttribute(null=True)  # the task's new image, DynamoDB JSON; absent for deletions
+    expires_at = NumberAttribute(null=True, attr_name="expiresAt")  # epoch seconds; the table's TTL

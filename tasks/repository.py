@@ -389,3 +389,8 @@ def idempotency_release(*, key: str, token: str) -> None:
             condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
     except (PynamoDBException, BotoCoreError):
         pass
+
+
+def task_from_image(image: dict[str, Any]) -> Task:
+    """Returns the task a stream record's image (DynamoDB JSON) holds."""
+    return _task(TaskModel.from_raw_data(image))

@@ -127,6 +127,8 @@ def configure_environment() -> list:
     if dynamodb_engine() == "dynamodb-local":
         started.append(DynamoDBLocal())
         os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = started[-1].url
+        # DynamoDB Local serves its streams too; botocore names the variable after the service id "DynamoDB Streams".
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"] = started[-1].url
     return started
 
 

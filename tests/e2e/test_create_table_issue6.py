@@ -19,7 +19,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def names():
     stem = f"taskapi-e2e6-{uuid.uuid4().hex[:8]}"
-    tables = {"TASKS_TABLE": stem, "IDEMPOTENCY_TABLE": f"{stem}-idempotency"}
+    tables = {"TASKS_TABLE": stem, "IDEMPOTENCY_TABLE": f"{stem}-idempotency",
+              "CHANGES_TABLE": f"{stem}-changes"}  # issue 13: the changes feed's log follows them
     yield tables
     for name in tables.values():
         try:
@@ -60,13 +61,28 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     idempotency = names["IDEMPOTENCY_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-2:] == [f"table {idempotency}: create",
-                                              f"time to live on {idempotency}.expiresAt: enable"]
+    assert first.stdout.splitlines()[-4:-2] == [f"table {idempotency}: create",
+                                                f"time to live on {idempotency}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=idempotency)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
     assert description["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     ttl = dynamodb().describe_time_to_live(TableName=idempotency)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-2:] == [f"table {idempotency}: unchanged",
-                                               f"time to live on {idempotency}.expiresAt: unchanged"]
+    assert second.stdout.splitlines()[-4:-2] == [f"table {idempotency}: unchanged",
+                                                 f"time to live on {idempotency}.expiresAt: unchanged"]
+
+
+def test_create_table_makes_the_change_log_with_ttl_once(names):
+    changes = names["CHANGES_TABLE"]
+    first = manage("create_table", **names)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-2:] == [f"table {changes}: create", f"time to live on {changes}.expiresAt: enable"]
+    description = dynamodb().describe_table(TableName=changes)["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "owner", "KeyType": "HASH"},
+                                        {"AttributeName": "seq", "KeyType": "RANGE"}]
+    ttl = dynamodb().describe_time_to_live(TableName=changes)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
+    second = manage("create_table", **names)
+    assert second.stdout.splitlines()[-2:] == [f"table {changes}: unchanged",
+                                               f"time to live on {changes}.expiresAt: unchanged"]

@@ -136,7 +136,9 @@ def test_policy_is_least_privilege(stage):
     function = f"taskapi-{stage}"
     allowed_resources = {
         "dynamodb": {table, f"{table}/index/status-index", f"{table}/index/owner-status-index",
-                     f"{table}-idempotency"},  # issue 6: owners' listings, Idempotency-Key records
+                     f"{table}-idempotency",  # issue 6: owners' listings, Idempotency-Key records
+                     f"{table}/stream/*", f"{table}-changes"},  # issue 13: the feed's stream and change log
+        "sqs": {f"arn:aws:sqs:*:*:taskapi-{stage}-stream-failures"},  # issue 13: the consumer's on-failure queue
         "logs": {f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",
                  f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"},
         "lambda": {f"arn:aws:lambda:*:*:function:{function}", f"arn:aws:lambda:*:*:function:{function}:*"},

@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import idempotency_table, tasks_table
+from ops.specs import changes_table, idempotency_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -32,6 +32,7 @@ class Command(BaseCommand):
             self._pitr(name, dry_run=dry_run)
             if table is None:
                 self._idempotency(dry_run=dry_run)
+                self._idempotency(dry_run=dry_run, spec=changes_table())
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
         except ClientError as error:
@@ -73,9 +74,9 @@ class Command(BaseCommand):
                 attributes = [a for a in desired["AttributeDefinitions"] if a["AttributeName"] in keys]
                 aws.table_index_add(name, index=index, attributes=attributes)
 
-    def _idempotency(self, *, dry_run: bool) -> None:
-        """The Idempotency-Key table, with TTL on its expiry attribute."""
-        spec = idempotency_table()
+    def _idempotency(self, *, dry_run: bool, spec=None) -> None:
+        """The Idempotency-Key table (or `spec`, the change log), with TTL on its expiry attribute."""
+        spec = spec or idempotency_table()
         exists = aws.table_describe(spec.name) is not None
         self.stdout.write(f"table {spec.name}: {'unchanged' if exists else 'create'}")
         if not exists and not dry_run:
