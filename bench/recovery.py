@@ -23,6 +23,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--tasks", type=int, default=10_000)
     parser.add_argument("--segments", type=int, default=4)
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--page-size", type=int, default=None, help="Scan Limit (moto scans whole tables per page)")
     args = parser.parse_args(argv)
 
     from tests import harness
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "tasks.jsonl"
             started = time.monotonic()
-            result = transfer.tasks_export(table=source, out=out, segments=args.segments)
+            result = transfer.tasks_export(table=source, out=out, segments=args.segments, page_size=args.page_size)
             rows.append(_row(f"export_tasks ({args.segments} segments)", time.monotonic() - started, result.items,
                              f"{out.stat().st_size / 2**20:.1f} MiB"))
             started = time.monotonic()
