@@ -184,3 +184,11 @@ bench-feed: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.feed --changes 200
 
 bench: bench-feed
+
+# Recovery timings (issue 16): export, import and restore at TASKS tasks (default 10,000) on the emulator, as a
+# table; export/import on DynamoDB Local too (it has no PITR, so its restore rows say skipped). Not part of `make test`.
+.PHONY: bench-recovery
+bench-recovery: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.recovery --tasks $${TASKS:-10000} --page-size 500
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=dynamodb-local \
+		$(BIN)/python -m bench.recovery --tasks $${TASKS:-10000}

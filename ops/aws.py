@@ -358,3 +358,82 @@ def event_source_mapping_update(uuid: str, request: dict) -> None:
     fixed = {"EventSourceArn", "StartingPosition", "FunctionName"}
     _call("lambda", "update_event_source_mapping", UUID=uuid, FunctionName=request["FunctionName"],
           **{key: value for key, value in request.items() if key not in fixed})
+
+# DynamoDB recovery and bulk transfer (issue 16)
+
+def table_restore_to_time(*, source: str, target: str, when, sse: dict) -> None:
+    """Starts a point-in-time restore of `source` into the new table `target` (SSE set at restore time)."""
+    _call("dynamodb", "restore_table_to_point_in_time", SourceTableName=source, TargetTableName=target,
+          RestoreDateTime=when, SSESpecificationOverride=sse)
+
+
+def table_wait_active(name: str, *, timeout: float) -> None:
+    """Waits until the table and all its indexes are ACTIVE; raises AwsUnavailable after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        table = table_describe(name)
+        if table and table["TableStatus"] == "ACTIVE" and all(
+                index.get("IndexStatus", "ACTIVE") == "ACTIVE" for index in table.get("GlobalSecondaryIndexes", [])):
+            return
+        time.sleep(1)
+    raise AwsUnavailable(f"table {name} is not ACTIVE after {timeout:.0f} s")
+
+
+def table_streams_enable(name: str, view_type: str) -> None:
+    """Turns the table's stream on (a restored table has none)."""
+    _call("dynamodb", "update_table", TableName=name,
+          StreamSpecification={"StreamEnabled": True, "StreamViewType": view_type})
+
+
+def table_tags(arn: str) -> list[dict]:
+    """Returns the table's tags as [{Key, Value}]."""
+    return _pages("dynamodb", "list_tags_of_resource", "Tags", ResourceArn=arn)
+
+
+def table_tag(arn: str, tags: list[dict]) -> None:
+    """Adds or overwrites tags on the table."""
+    _call("dynamodb", "tag_resource", ResourceArn=arn, Tags=tags)
+
+
+def table_count(name: str) -> int:
+    """Returns the exact item count by a COUNT scan (DescribeTable's ItemCount lags up to 6 hours on AWS)."""
+    total, page = 0, {}
+    while True:
+        response = _call("dynamodb", "scan", TableName=name, Select="COUNT", **page)
+        total += response["Count"]
+        if "LastEvaluatedKey" not in response:
+            return total
+        page = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
+
+
+def items_scan_page(name: str, *, segment: int, segments: int, start: dict | None,
+                    limit: int | None = None) -> tuple[list[dict], dict | None]:
+    """Returns one page of a parallel Scan segment (items in DynamoDB JSON) and the key to go on from, or None."""
+    page = {"ExclusiveStartKey": start} if start else {}
+    if limit:
+        page["Limit"] = limit
+    response = _call("dynamodb", "scan", TableName=name, Segment=segment, TotalSegments=segments,
+                     ConsistentRead=True, **page)
+    return response.get("Items", []), response.get("LastEvaluatedKey")
+
+
+class Throttled(Exception):
+    """DynamoDB refused a request for capacity or throttling; retry it later."""
+
+
+_THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+              "InternalServerError", "ServiceUnavailable"}
+
+
+def item_put_if(name: str, item: dict, *, condition: str, values: dict, names: dict) -> bool:
+    """Puts the item when `condition` holds; returns False when it does not. Raises Throttled."""
+    try:
+        _call("dynamodb", "put_item", TableName=name, Item=item, ConditionExpression=condition,
+              ExpressionAttributeValues=values, ExpressionAttributeNames=names)
+    except ClientError as error:
+        if _code(error) == "ConditionalCheckFailedException":
+            return False
+        if _code(error) in _THROTTLED:
+            raise Throttled(_code(error)) from None
+        raise
+    return True

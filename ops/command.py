@@ -76,3 +76,28 @@ def alert_emails(given: list[str] | None, *, required: bool) -> list[str]:
 def add_email_argument(parser) -> None:
     parser.add_argument("--email", action="append", metavar="ADDRESS",
                         help="Subscribe this address to the alert topic (repeatable; default ALERT_EMAILS).")
+
+
+class TransferCommand(BaseCommand):
+    """--stage (or --table) names the table; subclasses move the data in `transfer`; errors are one line."""
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--stage", help="The stage whose TASKS_TABLE to use (default: STAGE, else dev).")
+        parser.add_argument("--table", help="A table name instead of the stage's.")
+
+    def transfer(self, table: str, **options) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def error(message: str) -> CommandError:
+        return CommandError(message)
+
+    def handle(self, *args, stage: str | None, table: str | None, **options) -> None:
+        try:
+            name = table or stage_load(stage or stage_default()).tasks_table
+            self.transfer(name, **options)
+        except (aws.AwsUnavailable, aws.Unsupported, aws.Throttled, StageNotFound) as error:
+            raise CommandError(str(error)) from None
+        except ClientError as error:
+            detail = error.response.get("Error", {})
+            raise CommandError(f"{error.operation_name} failed: {detail.get('Code')}: {detail.get('Message')}") from None

@@ -237,3 +237,13 @@ def deployed_host_checks() -> dict[str, bool]:
 @pytest.mark.parametrize(("host", "allowed"), HOSTS.items())
 def test_deployed_allowed_hosts_cover_real_aws_host_shapes(deployed_host_checks, host, allowed):
     assert deployed_host_checks[host] is allowed
+
+
+# Issue 16: reserved concurrency per stage. Zappa 0.63 reads it as `lambda_concurrency` (PutFunctionConcurrency);
+# an unknown key such as `reserved_concurrency` would be ignored silently.
+@pytest.mark.parametrize(("stage", "reserved"), [("dev", 10), ("prod", 100)])
+def test_each_stage_reserves_its_own_concurrency(stage, reserved):
+    config = stage_config(stage)
+    assert config["lambda_concurrency"] == reserved
+    assert "reserved_concurrency" not in config and "concurrency" not in config
+    assert config.get("provisioned_concurrency") is None or config["provisioned_concurrency"] <= reserved
