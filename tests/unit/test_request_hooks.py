@@ -1,6 +1,9 @@
 """No SQL database, so no per-request connection bookkeeping: django.db's request hooks are off in the
 processes that serve HTTP (taskapi.wsgi, hence the Lambda handler), and requests still run their other hooks."""
 import json
+import os
+import subprocess
+import sys
 
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, reset_queries
@@ -9,13 +12,30 @@ from django.test import override_settings
 from taskapi.lambda_function import handler
 from taskapi.requesthooks import drop_sql_request_hooks
 from tests import lambda_events as events
+from tests.harness import ROOT
 
 
 def receivers(signal) -> list:
     return [reference() for _, reference, _ in signal.receivers]
 
 
+def test_a_fresh_handler_process_has_no_django_db_request_hooks():
+    code = ("from django.core.signals import request_finished as f, request_started as s; "
+            "import taskapi.lambda_function; "
+            "print(sorted({r().__name__ for signal in (s, f) for _, r, _ in signal.receivers}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=os.environ, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    names = done.stdout.strip().splitlines()[-1]
+    assert "reset_queries" not in names and "close_old_connections" not in names
+    assert "close_caches" in names  # other hooks stay
+
+
 def test_the_handler_serves_requests_without_django_db_hooks_and_keeps_the_others(table):
+    # Django's test client reconnects close_old_connections after each of its requests: start from that.
+    request_started.connect(reset_queries)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+    assert drop_sql_request_hooks() is True
     finished = []
 
     def on_finished(**kwargs):
