@@ -54,8 +54,10 @@ def measure(*, code_dir: Path, path: list[Path], event: dict, env: dict[str, str
                           warm=warm)["warm_ms"] for name, handler in handlers.items()}
     summary: dict = {"count": count, "warm": warm}
     for name in handlers:
-        summary[name] = {"cold_ms": statistics.median(cold[name]), "samples_cold_ms": [round(v, 2) for v in cold[name]],
-                         "warm_p50_ms": _percentile(warm_ms[name], 0.50), "warm_p95_ms": _percentile(warm_ms[name], 0.95)}
+        summary[name] = {"cold_ms": statistics.median(cold[name]),
+                         "samples_cold_ms": [round(v, 2) for v in cold[name]],
+                         "warm_p50_ms": _percentile(warm_ms[name], 0.50),
+                         "warm_p95_ms": _percentile(warm_ms[name], 0.95)}
     summary["ratio_cold"] = summary["app"]["cold_ms"] / summary["baseline"]["cold_ms"]
     summary["ratio_warm_p50"] = summary["app"]["warm_p50_ms"] / summary["baseline"]["warm_p50_ms"]
     return summary
