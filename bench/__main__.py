@@ -14,7 +14,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, dynamo, report
+from bench import coldstart, dynamo, issue_method, report
 from bench.cost import MIX, PRICES, cost_per_million
 from bench.lambda_runtime import lambda_environment
 from bench.package import package_size
@@ -37,6 +37,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--sizes", type=_sizes, default=[1_000, 10_000, 100_000], help="table sizes for list cost")
     parser.add_argument("--events", type=int, default=1_000, help="warm events per operation")
     parser.add_argument("--cold-starts", type=int, default=20, help="cold starts per handler")
+    parser.add_argument("--method-starts", type=int, default=10, help="issue 19's method: cold starts per handler")
+    parser.add_argument("--method-warm", type=int, default=300, help="issue 19's method: warm GETs per handler")
     parser.add_argument("--pages", type=int, default=200, help="list pages per listing and size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the JSON")
     return parser.parse_args(argv)
@@ -93,6 +95,11 @@ def run(args: argparse.Namespace) -> dict:
         cold = coldstart.cold_starts(
             code_dir=code_dir, path=path, event=rest_v1("GET", f"/tasks/{seeded_id}"), count=args.cold_starts,
             env=lambda_environment(table=table, dynamodb_url=database.url, code_dir=str(code_dir)), workdir=workdir)
+        _say(f"issue 19's method: python -S, {args.method_starts} cold starts and {args.method_warm} warm GETs each")
+        method = issue_method.measure(
+            code_dir=code_dir, path=path, event=rest_v1("GET", f"/tasks/{seeded_id}"), count=args.method_starts,
+            warm=args.method_warm, workdir=workdir,
+            env=lambda_environment(table=table, dynamodb_url=database.url, code_dir=str(code_dir)))
         if sorted(code_dir.rglob("*")) != files_before:
             raise RuntimeError("a cold start wrote into the read-only code directory")
         cold["code"] = source
@@ -126,6 +133,7 @@ def run(args: argparse.Namespace) -> dict:
                          "pages": args.pages},
             "handler": "taskapi.lambda_function.handler",
             "cold_start": cold,
+            "issue_method": method,
             "warm": warm,
             "list_cost": listing,
             "package": package_size(),

@@ -12,6 +12,10 @@ try:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "taskapi.settings")
 
     application = get_wsgi_application()
+
+    from taskapi.requesthooks import drop_sql_request_hooks
+
+    drop_sql_request_hooks()  # no SQL database: no per-request connection bookkeeping
 finally:
     gc.freeze()
     gc.enable()

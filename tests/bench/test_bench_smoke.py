@@ -11,7 +11,7 @@ SIZES = (70, 140)  # a full page of 20 for every listing, a third of the tasks b
 def test_bench_runs_every_benchmark_and_prints_one_table(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", ",".join(map(str, SIZES)), "--events", "20",
-         "--cold-starts", "2", "--pages", "3", "--out", str(tmp_path)],
+         "--cold-starts", "2", "--method-starts", "2", "--method-warm", "5", "--pages", "3", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=280,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -20,6 +20,12 @@ def test_bench_runs_every_benchmark_and_prints_one_table(tmp_path):
     cold = results["cold_start"]
     assert cold["count"] == 2 and len(cold["app"]["samples_wall_ms"]) == len(cold["baseline"]["samples_wall_ms"]) == 2
     assert cold["app"]["cpu_ms"] > 0 and cold["baseline"]["cpu_ms"] > 0
+
+    method = results["issue_method"]  # python -S, same-process warm GETs
+    assert method["count"] == 2 and method["warm"] == 5
+    assert len(method["app"]["samples_cold_ms"]) == len(method["baseline"]["samples_cold_ms"]) == 2
+    assert method["app"]["warm_p50_ms"] > 0 and method["baseline"]["warm_p50_ms"] > 0
+    assert "Cold start (issue 19)" in done.stdout and "Warm get (issue 19)" in done.stdout
 
     assert set(results["warm"]) == {"create", "get", "update", "delete", "list"}
     for stats in results["warm"].values():
