@@ -1,11 +1,12 @@
 """Saturation alarms (issue 16): Lambda throttles, concurrency against its limit, idempotency-table throttles.
 
 Kept apart from ops.specs.alarms (the seed's six) so they can be planned and applied on their own; the
-changes feed's iterator age joins them as one more `iterator_age_alarm(...)` entry once that consumer exists.
+changes feed's stream consumer (same function) is watched by its IteratorAge and its failed records.
 """
 from django.conf import settings
 
 from ops.specs import ALARM_PREFIX, AlarmSpec, Metric
+from taskapi.metrics import NAMESPACE as EMF_NAMESPACE
 from ops.stages import Stage, _stage_config, _stages_read
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS's default per region; raise it here when the account's quota is raised
@@ -40,6 +41,13 @@ def saturation_alarms(stage: Stage) -> list[AlarmSpec]:
     idempotency = (("TableName", settings.IDEMPOTENCY_TABLE if stage.name == settings.STAGE
                     else f"{stage.tasks_table}-idempotency"),)
     return [
+        iterator_age_alarm(stage, function_name=stage.function_name),
+        AlarmSpec(
+            name=f"{prefix}stream-record-failures",
+            description=(f"{stage.function_name} failed to record stream changes (retried, then sent to the "
+                         f"consumer's failure queue). Runbook: {RUNBOOK}"),
+            threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
+            metric=Metric(EMF_NAMESPACE, "StreamRecordFailures", (("Stage", stage.name),), "Sum")),
         AlarmSpec(
             name=f"{prefix}lambda-throttles",
             description=f"Lambda throttled invocations of {stage.function_name}. Runbook: {RUNBOOK}",

@@ -32,11 +32,12 @@ def run(**options) -> list[str]:
 
 
 def test_saturation_alarms_are_created_once_then_unchanged(stage):
-    names = [f"{stage}-task-api-{name}" for name in ("lambda-throttles", "lambda-concurrency",
+    names = [f"{stage}-task-api-{name}" for name in ("stream-iterator-age", "stream-record-failures",
+                                                      "lambda-throttles", "lambda-concurrency",
                                                       "idempotency-throttling")]
     assert run(stage=stage) == [f"topic {stage}-task-api-alerts: create",
-                                *(f"alarm {name}: create" for name in names), "4 create: applied"]
-    assert run(stage=stage)[-1] == "4 unchanged: nothing to change"
+                                *(f"alarm {name}: create" for name in names), "6 create: applied"]
+    assert run(stage=stage)[-1] == "6 unchanged: nothing to change"
     alarms = {alarm["AlarmName"]: alarm for alarm in boto3.client("cloudwatch", region_name=os.environ["AWS_REGION"])
               .describe_alarms(AlarmNamePrefix=f"{stage}-task-api-")["MetricAlarms"]}
     assert sorted(alarms) == sorted(names)
@@ -50,7 +51,7 @@ def test_without_reserved_concurrency_the_account_limit_is_watched(tmp_path):
     settings_file = tmp_path / "zappa_settings.json"
     settings_file.write_text(json.dumps({"x1": {"aws_environment_variables": {"TASKS_TABLE": "t"}}}))
     with override_settings(ZAPPA_SETTINGS_FILE=settings_file):
-        alarm = saturation.saturation_alarms(stage_load("x1"))[1]
+        alarm = saturation.saturation_alarms(stage_load("x1"))[3]
     assert (alarm.threshold, alarm.metric.dimensions) == (800, ())
 
 
