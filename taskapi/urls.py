@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from rest_framework.routers import SimpleRouter
 
 from taskapi.views import ApiRootView
+from tasks.batch_views import TaskBatchView
 from tasks.views import TaskViewSet
 
 
@@ -46,6 +47,7 @@ urlpatterns = [
     path("openapi.json", openapi, name="openapi"),
     re_path(r"^docs/?$", docs, name="docs"),
     path("", ApiRootView.as_view(), name="api-root"),
+    re_path(r"^tasks/batch/?$", TaskBatchView.as_view(), name="task-batch"),
     path("", include(router.urls)),
 ]
 

@@ -389,3 +389,40 @@ def idempotency_release(*, key: str, token: str) -> None:
             condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
     except (PynamoDBException, BotoCoreError):
         pass
+
+
+# Batches (tasks.batch): one BatchGetItem to read, one TransactWriteItems to write all or nothing.
+
+@_store_errors
+def tasks_fetch_many(*, task_ids: list[str]) -> dict[str, tuple[Task, str | None]]:
+    """Returns {task id: (task, owner)} for the ids that exist (consistent BatchGetItem; PynamoDB
+    retries unprocessed keys)."""
+    if not task_ids:
+        return {}
+    return {item.task_id: (_task(item), item.owner)
+            for item in TaskModel.batch_get(task_ids, consistent_read=True)}
+
+
+@_store_errors
+def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str | None, token: str) -> bool:
+    """Writes ("create", task, None), ("update", task, read version) and ("delete", task, None) in one
+    transaction, each conditioned on the version read. Returns False when a condition failed (nothing
+    was written)."""
+    try:
+        with TransactWrite(connection=_transactions(), client_request_token=token) as write:
+            for kind, task, _ in writes:
+                if kind == "create":
+                    write.save(_new_item(task, owner, None), condition=TaskModel.task_id.does_not_exist())
+                    continue
+                if kind == "delete":
+                    condition = _version_condition([task.version], owner)
+                    write.delete(TaskModel(task.task_id), condition=condition, add_version_condition=False)
+                    continue
+                item = _new_item(task, owner, None)
+                item.version = task.version - 1  # PynamoDB conditions the save on it and stores it plus one
+                write.save(item, condition=_owner_condition(owner))
+    except TransactWriteError as error:
+        if _error_code(error) == "TransactionCanceledException" and not _transient(error):
+            return False
+        raise
+    return True
