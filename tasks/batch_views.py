@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from taskapi.problems import problem_body
-from tasks import batch
+from tasks import batch, idempotency
 from tasks.authentication import IdentityRequired, owner_of
 
 
@@ -20,6 +20,20 @@ class TaskBatchView(APIView):
     def post(self, request: Request) -> Response:
         envelope = batch.BatchSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
+        key = idempotency.key_parse(request.headers.get(idempotency.HEADER))
+        if key is None:
+            return self._apply(request, envelope)
+
+        def run() -> idempotency.StoredResponse:
+            response = self._apply(request, envelope)
+            headers = {"Content-Type": response.content_type} if response.content_type else {}
+            return idempotency.StoredResponse(status=response.status_code, headers=headers, body=dict(response.data))
+
+        stored = idempotency.batch_once(key=key, payload_fingerprint=idempotency.fingerprint(request.data),
+                                        owner=owner_of(request), run=run)
+        return Response(stored.body, status=stored.status, content_type=stored.headers.get("Content-Type"))
+
+    def _apply(self, request: Request, envelope: batch.BatchSerializer) -> Response:
         operations = batch.operations_parse(envelope.validated_data["operations"])
         owner = owner_of(request)
 

@@ -426,3 +426,20 @@ def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str
             return False
         raise
     return True
+
+
+@_store_errors
+def idempotency_complete(*, key: str, token: str, response: str) -> None:
+    """Stores `response` as the answer of the claim of `key` held by `token` (for batches, whose writes
+    are their own calls). Raises IdempotencyInFlight when the claim was taken over after its lease."""
+    try:
+        IdempotencyRecord(key).update(
+            actions=[IdempotencyRecord.state.set("complete"), IdempotencyRecord.response.set(response)],
+            condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        found = IdempotencyRecord.get(key, consistent_read=True)
+        if found.token != token or found.state != "complete":  # else: a retried update whose first try landed
+            raise IdempotencyInFlight("Another request took over this Idempotency-Key; retry.",
+                                      headers={"Retry-After": "1"}) from None

@@ -108,3 +108,61 @@ def test_hundred_creates_in_one_batch(api, table):
     assert [r["body"]["title"] for r in results] == [f"t{i}" for i in range(100)]
     assert {r["body"]["taskId"] for r in results} == set(_stored(table))
     assert uuid.UUID(results[0]["body"]["taskId"])
+
+
+def test_idempotency_key_replays_the_first_batch_answer_and_applies_once(api, make_task, table):
+    task = make_task(title="Once")
+    key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    operations = [{"method": "POST", "body": {"title": "Created once"}},
+                  {"method": "PATCH", "taskId": task["taskId"], "body": {"priority": "low"}}]
+    first, again = _batch(api, operations, **key), _batch(api, operations, **key)
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert [r["status"] for r in first.json()["results"]] == [201, 200]
+    assert len(_stored(table)) == 2
+    assert _stored(table)[task["taskId"]]["version"] == {"N": "2"}
+    other = _batch(api, operations[:1], **key)
+    assert other.status_code == 422
+    assert other["Content-Type"] == "application/problem+json"
+
+
+def test_idempotency_key_replays_a_409_of_an_atomic_batch(api, table):
+    key = {"HTTP_IDEMPOTENCY_KEY": str(uuid.uuid4())}
+    operations = [{"method": "DELETE", "taskId": MISSING}]
+    first, again = _batch(api, operations, atomic=True, **key), _batch(api, operations, atomic=True, **key)
+    assert first.status_code == again.status_code == 409
+    assert again["Content-Type"] == first["Content-Type"] == "application/problem+json"
+    assert again.json() == first.json()
+
+
+def test_atomic_batches_racing_single_writes_never_lose_an_acknowledged_write(api, make_task, table):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rest_framework.test import APIClient
+
+    tasks = [make_task(title=f"r{i}") for i in range(4)]
+
+    def single(task_id):
+        return APIClient().patch(f"/tasks/{task_id}", {"description": "single"}, format="json",
+                                 HTTP_IF_MATCH='"1"').status_code
+
+    def whole():
+        ops = [{"method": "PATCH", "taskId": t["taskId"], "body": {"title": "batch"}, "ifMatch": '"1"'}
+               for t in tasks]
+        return APIClient().post("/tasks/batch", {"operations": ops, "atomic": True}, format="json")
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        batch_future = pool.submit(whole)
+        singles = list(pool.map(single, [t["taskId"] for t in tasks]))
+        batch_response = batch_future.result()
+    stored = _stored(table)
+    batch_won = batch_response.status_code == 200
+    assert batch_response.status_code in (200, 409)
+    for task, status in zip(tasks, singles):
+        item = stored[task["taskId"]]
+        assert status in (200, 412)
+        # Each version-1 write that was answered 200 is the only one that landed on that task.
+        assert item["version"] == ({"N": "2"} if (status == 200 or batch_won) else {"N": "1"})
+        assert (item.get("description") == {"S": "single"}) == (status == 200)
+        assert (item["title"] == {"S": "batch"}) == batch_won
+        assert not (status == 200 and batch_won)
