@@ -199,3 +199,15 @@ def _plan(operations, current: dict[str, tuple[Task, str | None]], owner, locati
 
 def _domain_changes(fields: dict) -> dict:
     return {name: (list(value or []) if name == "tags" else value) for name, value in fields.items()}
+
+
+class ResultSerializer(serializers.Serializer):
+    """One operation's answer, as its single endpoint would have given it (for the OpenAPI document)."""
+
+    status = serializers.IntegerField()
+    headers = serializers.DictField(child=serializers.CharField())
+    body = serializers.DictField(help_text="The task, the deletion result or a problem document.")
+
+
+class BatchResultsSerializer(serializers.Serializer):
+    results = ResultSerializer(many=True)

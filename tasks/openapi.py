@@ -11,7 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 
 from taskapi.schema import PROBLEM_RESPONSES
-from tasks import idempotency
+from tasks import batch, idempotency
+from tasks.batch_views import TaskBatchView
 from tasks.serializers import (
     TaskDeletedSerializer,
     TaskListQuerySerializer,
@@ -82,3 +83,13 @@ def task_views_document() -> None:
             responses={200: TaskDeletedSerializer, **_errors((400, 404, 412))},
         ),
     )(TaskViewSet)
+    TaskBatchView.schema = AutoSchema()
+    extend_schema(
+        summary="Apply up to 100 task writes in one request, atomically when asked",
+        request=batch.BatchSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={200: batch.BatchResultsSerializer,
+                   409: OpenApiResponse(description="Atomic batch not applied: a problem document with `results`, "
+                                                    "per operation, saying which fail and why (424: not applied)."),
+                   **_errors((400, 413, 415, 422))},
+    )(TaskBatchView)
