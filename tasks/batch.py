@@ -41,7 +41,7 @@ class OperationSerializer(serializers.Serializer):
 
 
 class BatchSerializer(serializers.Serializer):
-    operations = OperationSerializer(many=True, allow_empty=False, max_length=MAX_OPERATIONS)
+    operations = OperationSerializer(many=True, allow_empty=False, min_length=1, max_length=MAX_OPERATIONS)
     atomic = serializers.BooleanField(default=False)
 
     def validate_operations(self, operations):
