@@ -127,3 +127,11 @@ security: venv
 	fi
 
 test: security
+
+# Issue 17: a 100-operation POST /tasks/batch (parallel and atomic) against 100 single requests, through the
+# Lambda handler on DynamoDB Local: latency and consumed capacity per operation. Its toy run is in bench-smoke.
+.PHONY: bench-batch
+bench-batch: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.batch --ops 100
+
+bench: bench-batch
