@@ -192,3 +192,11 @@ bench-recovery: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.recovery --tasks $${TASKS:-10000} --page-size 500
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB TASKAPI_TEST_DYNAMODB=dynamodb-local \
 		$(BIN)/python -m bench.recovery --tasks $${TASKS:-10000}
+
+# Issue 17: a 100-operation POST /tasks/batch (parallel and atomic) against 100 single requests, through the
+# Lambda handler on DynamoDB Local: latency and consumed capacity per operation. Its toy run is in bench-smoke.
+.PHONY: bench-batch
+bench-batch: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.batch --ops 100
+
+bench: bench-batch

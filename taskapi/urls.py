@@ -7,6 +7,8 @@ from rest_framework.routers import SimpleRouter
 
 from taskapi.views import ApiRootView
 from tasks.feed_views import ChangesView
+
+from tasks.batch_views import TaskBatchView
 from tasks.views import TaskViewSet
 
 
@@ -48,6 +50,8 @@ urlpatterns = [
     re_path(r"^docs/?$", docs, name="docs"),
     path("", ApiRootView.as_view(), name="api-root"),
     re_path(r"^tasks/changes/?$", ChangesView.as_view(), name="task-changes"),
+
+    re_path(r"^tasks/batch/?$", TaskBatchView.as_view(), name="task-batch"),
     path("", include(router.urls)),
 ]
 

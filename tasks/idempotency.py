@@ -92,3 +92,27 @@ def task_create_once(*, key: str, payload_fingerprint: str, owner: str | None,
         repository.idempotency_release(key=scoped, token=token)
         raise
     return response
+
+
+def batch_once(*, key: str, payload_fingerprint: str, owner: str | None,
+               run: Callable[[], StoredResponse]) -> StoredResponse:
+    """Runs the batch for the first request with `key` and stores its response; a retry with the same
+    key and body gets it replayed. Raises IdempotencyKeyReused, IdempotencyInFlight, StoreUnavailable."""
+    scoped = record_key(key=f"batch\n{key}", owner=owner)  # batch keys never collide with create keys
+    token = uuid.uuid4().hex
+    found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
+                                         now=int(time.time()))
+    if found is not None:
+        if found.fingerprint != payload_fingerprint:
+            raise IdempotencyKeyReused(f"This {HEADER} was used with another request body; use a new key.")
+        if found.state == "complete" and found.response:
+            return StoredResponse.loads(found.response)
+        raise IdempotencyInFlight(f"A request with this {HEADER} is still in progress; retry.",
+                                  headers={"Retry-After": "1"})
+    try:
+        response = run()
+    except Exception:
+        repository.idempotency_release(key=scoped, token=token)
+        raise
+    repository.idempotency_complete(key=scoped, token=token, response=response.dumps())
+    return response

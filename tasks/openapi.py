@@ -13,6 +13,9 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from taskapi.schema import PROBLEM_RESPONSES
 from tasks import idempotency
 from tasks.conditional import ETAG_LIST_PATTERN
+
+from tasks import batch, idempotency
+from tasks.batch_views import TaskBatchView
 from tasks.serializers import (
     TaskDeletedSerializer,
     TaskListQuerySerializer,
@@ -152,3 +155,13 @@ def task_views_document() -> None:
                                      value={"taskId": _TASK_EXAMPLE["taskId"], "deleted": True})],
         ),
     )(TaskViewSet)
+    TaskBatchView.schema = AutoSchema()
+    extend_schema(
+        summary="Apply up to 100 task writes in one request, atomically when asked",
+        request=batch.BatchSerializer,
+        parameters=[_IDEMPOTENCY_KEY],
+        responses={200: batch.BatchResultsSerializer,
+                   409: OpenApiResponse(description="Atomic batch not applied: a problem document with `results`, "
+                                                    "per operation, saying which fail and why (424: not applied)."),
+                   **_errors((400, 413, 415, 422))},
+    )(TaskBatchView)

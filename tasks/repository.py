@@ -394,3 +394,56 @@ def idempotency_release(*, key: str, token: str) -> None:
 def task_from_image(image: dict[str, Any]) -> Task:
     """Returns the task a stream record's image (DynamoDB JSON) holds."""
     return _task(TaskModel.from_raw_data(image))
+
+# Batches (tasks.batch): one BatchGetItem to read, one TransactWriteItems to write all or nothing.
+
+@_store_errors
+def tasks_fetch_many(*, task_ids: list[str]) -> dict[str, tuple[Task, str | None]]:
+    """Returns {task id: (task, owner)} for the ids that exist (consistent BatchGetItem; PynamoDB
+    retries unprocessed keys)."""
+    if not task_ids:
+        return {}
+    return {item.task_id: (_task(item), item.owner)
+            for item in TaskModel.batch_get(task_ids, consistent_read=True)}
+
+
+@_store_errors
+def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str | None, token: str) -> bool:
+    """Writes ("create", task, None), ("update", task, read version) and ("delete", task, None) in one
+    transaction, each conditioned on the version read. Returns False when a condition failed (nothing
+    was written)."""
+    try:
+        with TransactWrite(connection=_transactions(), client_request_token=token) as write:
+            for kind, task, _ in writes:
+                if kind == "create":
+                    write.save(_new_item(task, owner, None), condition=TaskModel.task_id.does_not_exist())
+                    continue
+                if kind == "delete":
+                    condition = _version_condition([task.version], owner)
+                    write.delete(TaskModel(task.task_id), condition=condition, add_version_condition=False)
+                    continue
+                item = _new_item(task, owner, None)
+                item.version = task.version - 1  # PynamoDB conditions the save on it and stores it plus one
+                write.save(item, condition=_owner_condition(owner))
+    except TransactWriteError as error:
+        if _error_code(error) == "TransactionCanceledException" and not _transient(error):
+            return False
+        raise
+    return True
+
+
+@_store_errors
+def idempotency_complete(*, key: str, token: str, response: str) -> None:
+    """Stores `response` as the answer of the claim of `key` held by `token` (for batches, whose writes
+    are their own calls). Raises IdempotencyInFlight when the claim was taken over after its lease."""
+    try:
+        IdempotencyRecord(key).update(
+            actions=[IdempotencyRecord.state.set("complete"), IdempotencyRecord.response.set(response)],
+            condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
+    except UpdateError as error:
+        if not _condition_failed(error):
+            raise
+        found = IdempotencyRecord.get(key, consistent_read=True)
+        if found.token != token or found.state != "complete":  # else: a retried update whose first try landed
+            raise IdempotencyInFlight("Another request took over this Idempotency-Key; retry.",
+                                      headers={"Retry-After": "1"}) from None

@@ -361,7 +361,7 @@ def test_openapi_schema_documents_every_operation_and_problem(api):
     operations = {(path, method) for path, item in schema["paths"].items() for method in item}
     assert operations == {
         ("/tasks", "get"), ("/tasks", "post"), ("/tasks/{taskId}", "get"), ("/tasks/{taskId}", "put"),
-        ("/tasks/{taskId}", "patch"), ("/tasks/{taskId}", "delete"),
+        ("/tasks/{taskId}", "patch"), ("/tasks/{taskId}", "delete"), ("/tasks/batch", "post"),
     }
     patch = schema["paths"]["/tasks/{taskId}"]["patch"]
     # 401: identity required (TASKS_REQUIRE_IDENTITY); 503: DynamoDB unavailable past retries (issue 6).
