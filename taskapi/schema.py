@@ -31,6 +31,7 @@ PROBLEM_RESPONSES = {
     401: _problem("No caller identity, and this stage requires one (TASKS_REQUIRE_IDENTITY)."),
     409: _problem("A request with this Idempotency-Key is still in progress; retry after Retry-After."),
     422: _problem("This Idempotency-Key was used with another request body."),
+    410: _problem("The feed token is older than the feed's retention: list /tasks again and take a new token."),
     503: _problem("DynamoDB is unavailable or throttling. Retry after Retry-After (creates: with an Idempotency-Key)."),
 }
 

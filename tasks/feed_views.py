@@ -19,7 +19,7 @@ class ChangesView(APIView):
     """Changes to your tasks after a token: created, updated, deleted (task null), oldest first."""
 
     permission_classes = [IdentityRequired]
-    schema = None
+    schema = None  # tasks.openapi documents it when /openapi.json is first served (no cold-start import)
 
     def get(self, request: Request) -> Response:
         unknown = {name: ["Unknown query parameter."] for name in request.query_params

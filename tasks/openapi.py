@@ -8,14 +8,21 @@ import functools
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers
 
 from taskapi.schema import PROBLEM_RESPONSES
-from tasks import idempotency
-from tasks.conditional import ETAG_LIST_PATTERN
-
 from tasks import batch, idempotency
 from tasks.batch_views import TaskBatchView
+from tasks.conditional import ETAG_LIST_PATTERN
+from tasks.feed_views import ChangesQuerySerializer, ChangesView
 from tasks.serializers import (
     TaskDeletedSerializer,
     TaskListQuerySerializer,
@@ -79,6 +86,31 @@ _IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, pattern=idempotency.KEY_PATTERN,
     description="Makes retries safe: the same key and body within 24 h replay the first response; "
                 "another body gives 422, a retry while the first is running 409.")
+
+
+# OpenAPI 3.0 has no null type: a nullable reference needs `type` beside `nullable` (Redocly's rule).
+@extend_schema_field({"type": "object", "nullable": True, "allOf": [{"$ref": "#/components/schemas/Task"}]})
+class _NullableTaskField(serializers.JSONField):
+    pass
+
+
+class ChangeSerializer(serializers.Serializer):
+    """One entry of the changes feed, as ChangesView answers it (schema only)."""
+
+    change = serializers.ChoiceField(choices=["created", "updated", "deleted"])
+    taskId = serializers.UUIDField()
+    version = serializers.IntegerField(min_value=1)
+    at = serializers.DateTimeField(help_text="When the change was made: RFC 3339, UTC, milliseconds.")
+    task = _NullableTaskField(help_text="The task as GET returns it after the change; null for deletions.")
+
+
+class ChangesPageSerializer(serializers.Serializer):
+    """A page of the feed: its changes, the token to poll with next, and whether more are waiting."""
+
+    changes = ChangeSerializer(many=True)
+    since = serializers.CharField(help_text="Opaque signed token: pass it as `since` in the next request.")
+    more = serializers.BooleanField(help_text="True when more changes are waiting: poll again at once.")
+
 
 
 def _errors(codes: tuple[int, ...]) -> dict:
@@ -165,3 +197,14 @@ def task_views_document() -> None:
                                                     "per operation, saying which fail and why (424: not applied)."),
                    **_errors((400, 413, 415, 422))},
     )(TaskBatchView)
+    ChangesView.schema = AutoSchema()
+    extend_schema(
+        summary="Changes to your tasks after a feed token (delta sync)", tags=["tasks"],
+        description=("Without `since`: no changes and a token for now; list /tasks for a baseline, then poll with "
+                     "the token. With `since`: changes made after it, oldest first, each task's in version order, "
+                     "and the token to poll with next. Delivery is at least once: apply a change only when its "
+                     "`version` is newer than the copy you hold. 410 when the token is older than the feed's "
+                     "retention: list /tasks again."),
+        parameters=[ChangesQuerySerializer],
+        responses={200: ChangesPageSerializer, **_errors((400, 410))},
+    )(ChangesView)
