@@ -114,13 +114,25 @@ def _task_result(task: Task, status: int, location: Callable[[str], str] | None 
     return Result(status=status, body=dict(TaskSerializer(task).data), headers=headers)
 
 
-def _apply_one(operation: Operation, owner: str | None, location: Callable[[str], str]) -> Result:
+# Creates of a batch sent with an Idempotency-Key get ids derived from (owner, key, position): if the
+# function dies after writing but before storing the answer, the retry finds those tasks, not new ones.
+BATCH_ID_NAMESPACE = uuid.UUID("6f1d3c2e-5b8a-4e7f-9c0d-2a4b6e8f1a3c")
+
+
+def batch_task_id(*, key: str, owner: str | None, index: int) -> str:
+    """Returns the task id of the create at `index` of the batch sent with Idempotency-Key `key`."""
+    return str(uuid.uuid5(BATCH_ID_NAMESPACE, f"{owner or ''}\n{key}\n{index}"))
+
+
+def _apply_one(operation: Operation, owner: str | None, location: Callable[[str], str],
+               task_id: str | None = None) -> Result:
     """The single endpoint's service call for one operation, answered as that endpoint answers."""
     if operation.problem is not None:
         return operation.problem
     try:
         if operation.method == "POST":
-            return _task_result(services.task_create(owner=owner, **operation.fields), 201, location)
+            task = services.task_create(owner=owner, task_id=task_id, **operation.fields)
+            return _task_result(task, 201, location)
         if operation.method == "DELETE":
             services.task_delete(task_id=operation.task_id, versions=operation.versions, owner=owner)
             return Result(status=200, body={"taskId": operation.task_id, "deleted": True})
@@ -134,10 +146,14 @@ def _apply_one(operation: Operation, owner: str | None, location: Callable[[str]
 
 
 def batch_apply(*, operations: list[Operation], owner: str | None,
-                location: Callable[[str], str]) -> list[Result]:
-    """Applies each operation on its own (conditional writes, WORKERS at a time); results in request order."""
+                location: Callable[[str], str], key: str | None = None) -> list[Result]:
+    """Applies each operation on its own (conditional writes, WORKERS at a time); results in request order.
+
+    With the batch's Idempotency-Key `key`, running the same batch again creates no second task.
+    """
+    ids = [batch_task_id(key=key, owner=owner, index=index) if key else None for index in range(len(operations))]
     with ThreadPoolExecutor(max_workers=min(WORKERS, len(operations))) as pool:
-        return list(pool.map(lambda op: _apply_one(op, owner, location), operations))
+        return list(pool.map(lambda op, task_id: _apply_one(op, owner, location, task_id), operations, ids))
 
 
 NOT_APPLIED = 424  # Failed Dependency: valid on its own, not applied because another operation fails

@@ -24,16 +24,20 @@ class TaskBatchView(APIView):
         if key is None:
             return self._apply(request, envelope)
 
+        fingerprint = idempotency.fingerprint(request.data)
+
         def run() -> idempotency.StoredResponse:
-            response = self._apply(request, envelope)
+            # The body's fingerprint goes into the create ids too: the same key reused for another
+            # batch after the record expired makes new tasks, never answers with the old ones.
+            response = self._apply(request, envelope, key=f"{key}\n{fingerprint}")
             headers = {"Content-Type": response.content_type} if response.content_type else {}
             return idempotency.StoredResponse(status=response.status_code, headers=headers, body=dict(response.data))
 
-        stored = idempotency.batch_once(key=key, payload_fingerprint=idempotency.fingerprint(request.data),
+        stored = idempotency.batch_once(key=key, payload_fingerprint=fingerprint,
                                         owner=owner_of(request), run=run)
         return Response(stored.body, status=stored.status, content_type=stored.headers.get("Content-Type"))
 
-    def _apply(self, request: Request, envelope: batch.BatchSerializer) -> Response:
+    def _apply(self, request: Request, envelope: batch.BatchSerializer, key: str | None = None) -> Response:
         operations = batch.operations_parse(envelope.validated_data["operations"])
         owner = owner_of(request)
 
@@ -41,7 +45,7 @@ class TaskBatchView(APIView):
             return request.build_absolute_uri(reverse("task-detail", kwargs={"taskId": task_id}))
 
         if not envelope.validated_data["atomic"]:
-            results = batch.batch_apply(operations=operations, owner=owner, location=location)
+            results = batch.batch_apply(operations=operations, owner=owner, location=location, key=key)
             return Response({"results": [result.as_dict() for result in results]})
         applied, results = batch.batch_apply_atomic(operations=operations, owner=owner, location=location)
         body = {"results": [result.as_dict() for result in results]}

@@ -7,11 +7,12 @@ from tasks.domain import PreconditionFailed, Task, TaskQuery, now
 
 
 def task_new(*, title: str, description: str | None = None, status: str = "pending",
-             priority: str = "medium", due_date: str | None = None, tags: list[str] | None = None) -> Task:
-    """Returns a new, not yet stored task with a new id; createdAt and updatedAt are now."""
+             priority: str = "medium", due_date: str | None = None, tags: list[str] | None = None,
+             task_id: str | None = None) -> Task:
+    """Returns a new, not yet stored task with `task_id` or a new random id; createdAt and updatedAt are now."""
     created_at = now()
     return Task(
-        task_id=str(uuid.uuid4()),
+        task_id=task_id or str(uuid.uuid4()),
         title=title,
         description=description,
         status=status,
@@ -24,9 +25,13 @@ def task_new(*, title: str, description: str | None = None, status: str = "pendi
     )
 
 
-def task_create(*, owner: str | None = None, **fields) -> Task:
-    """Creates a task (owned by `owner` when given). Returns the stored task."""
-    return repository.task_insert(task=task_new(**fields), owner=owner)
+def task_create(*, owner: str | None = None, task_id: str | None = None, **fields) -> Task:
+    """Creates a task (owned by `owner` when given). Returns the stored task.
+
+    With a `task_id` derived from a retried request, a second create finds the first one's task and
+    returns it instead of writing another.
+    """
+    return repository.task_insert(task=task_new(task_id=task_id, **fields), owner=owner)
 
 
 def task_get(*, task_id: str, owner: str | None = None) -> Task:

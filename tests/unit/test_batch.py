@@ -169,3 +169,21 @@ def test_atomic_batches_racing_single_writes_never_lose_an_acknowledged_write(ap
         assert (item.get("description") == {"S": "single"}) == (status == 200)
         assert (item["title"] == {"S": "batch"}) == batch_won
         assert not (status == 200 and batch_won)
+
+
+def test_a_keyed_batch_run_again_after_a_crash_creates_no_second_task(api, make_task, table):
+    # The function dying between the writes and storing the answer cannot be staged through the test
+    # client, so the batch is applied twice through tasks.batch, as a takeover of the expired claim would.
+    from tasks import batch
+
+    raw = [{"method": "POST", "body": {"title": "Once"}}, {"method": "POST", "body": {"title": "Twice?"}}]
+    operations = batch.operations_parse(raw)
+    location = "http://testserver/tasks/{}".format
+    first = batch.batch_apply(operations=operations, owner=None, location=location, key="k-1\nbody")
+    again = batch.batch_apply(operations=batch.operations_parse(raw), owner=None, location=location, key="k-1\nbody")
+    assert [r.status for r in first] == [r.status for r in again] == [201, 201]
+    assert [r.body for r in again] == [r.body for r in first]
+    assert len(_stored(table)) == 2
+    other = batch.batch_apply(operations=batch.operations_parse(raw), owner=None, location=location, key="k-1\nother")
+    assert {r.body["taskId"] for r in other}.isdisjoint({r.body["taskId"] for r in first})
+    assert len(_stored(table)) == 4
