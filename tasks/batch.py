@@ -160,7 +160,7 @@ NOT_APPLIED = 424  # Failed Dependency: valid on its own, not applied because an
 
 
 def batch_apply_atomic(*, operations: list[Operation], owner: str | None,
-                       location: Callable[[str], str]) -> tuple[bool, list[Result]]:
+                       location: Callable[[str], str], key: str | None = None) -> tuple[bool, list[Result]]:
     """Applies all operations in one TransactWriteItems, or none. Returns (applied, results).
 
     Reads the tasks named first (consistent), checks every operation's rules against them, and writes
@@ -169,7 +169,7 @@ def batch_apply_atomic(*, operations: list[Operation], owner: str | None,
     token = uuid.uuid4().hex  # ClientRequestToken: a retried TransactWriteItems applies once
     for _ in range(3):
         current = repository.tasks_fetch_many(task_ids=[op.task_id for op in operations if op.task_id])
-        results, writes = _plan(operations, current, owner, location)
+        results, writes = _plan(operations, current, owner, location, key)
         if any(result.status >= 400 for result in results):
             return False, [_not_applied(result) for result in results]
         if repository.tasks_write_atomic(writes=writes, owner=owner, token=token):
@@ -186,15 +186,16 @@ def _not_applied(result: Result) -> Result:
     return Result(status=NOT_APPLIED, body=body)
 
 
-def _plan(operations, current: dict[str, tuple[Task, str | None]], owner, location):
+def _plan(operations, current: dict[str, tuple[Task, str | None]], owner, location, key=None):
     results, writes = [], []
     stamp = now()
-    for op in operations:
+    for index, op in enumerate(operations):
         if op.problem is not None:
             results.append(op.problem)
             continue
         if op.method == "POST":
-            task = services.task_new(**op.fields)
+            task_id = batch_task_id(key=key, owner=owner, index=index) if key else None
+            task = services.task_new(task_id=task_id, **op.fields)
             writes.append(("create", task, None))
             results.append(_task_result(task, 201, location))
             continue

@@ -47,7 +47,7 @@ class TaskBatchView(APIView):
         if not envelope.validated_data["atomic"]:
             results = batch.batch_apply(operations=operations, owner=owner, location=location, key=key)
             return Response({"results": [result.as_dict() for result in results]})
-        applied, results = batch.batch_apply_atomic(operations=operations, owner=owner, location=location)
+        applied, results = batch.batch_apply_atomic(operations=operations, owner=owner, location=location, key=key)
         body = {"results": [result.as_dict() for result in results]}
         if applied:
             return Response(body)

@@ -187,3 +187,19 @@ def test_a_keyed_batch_run_again_after_a_crash_creates_no_second_task(api, make_
     other = batch.batch_apply(operations=batch.operations_parse(raw), owner=None, location=location, key="k-1\nother")
     assert {r.body["taskId"] for r in other}.isdisjoint({r.body["taskId"] for r in first})
     assert len(_stored(table)) == 4
+
+
+def test_a_keyed_atomic_batch_run_again_after_a_crash_writes_nothing_twice(api, table):
+    # As above: the second run stands for a takeover of the claim after the function died.
+    from tasks import batch
+    from tasks.domain import PreconditionFailed
+
+    raw = [{"method": "POST", "body": {"title": "A"}}, {"method": "POST", "body": {"title": "B"}}]
+    location = "http://testserver/tasks/{}".format
+    applied, first = batch.batch_apply_atomic(operations=batch.operations_parse(raw), owner=None,
+                                              location=location, key="k-2\nbody")
+    assert applied and [r.status for r in first] == [201, 201]
+    with pytest.raises(PreconditionFailed):
+        batch.batch_apply_atomic(operations=batch.operations_parse(raw), owner=None, location=location,
+                                 key="k-2\nbody")
+    assert sorted(_stored(table)) == sorted(r.body["taskId"] for r in first)
