@@ -362,7 +362,11 @@ def test_openapi_schema_documents_every_operation_and_problem(api):
     assert operations == {
         ("/tasks", "get"), ("/tasks", "post"), ("/tasks/{taskId}", "get"), ("/tasks/{taskId}", "put"),
         ("/tasks/{taskId}", "patch"), ("/tasks/{taskId}", "delete"), ("/tasks/batch", "post"),
+        ("/tasks/changes", "get"),
     }
+    changes = schema["paths"]["/tasks/changes"]["get"]
+    assert set(changes["responses"]) == {"200", "400", "401", "405", "406", "410", "503"}
+    assert {p["name"] for p in changes["parameters"]} == {"since", "limit"}
     patch = schema["paths"]["/tasks/{taskId}"]["patch"]
     # 401: identity required (TASKS_REQUIRE_IDENTITY); 503: DynamoDB unavailable past retries (issue 6).
     # 405 and 406: the method and Accept errors any operation may give (issue 12).
