@@ -24,6 +24,7 @@ NOT_ON_LAMBDA = {
     "DJANGO_SECRET_KEY": "never committed: read from the SSM parameter DJANGO_SECRET_KEY_PARAMETER",
     "ALERT_EMAILS": "read by the ops commands, which run from a workstation, not the function",
     "ZAPPA_SETTINGS_FILE": "read by the ops commands, which run from a workstation, not the function",
+    "LOCALSTACK_PORT": "make localstack-up and the LocalStack test tier, on a workstation or CI, not the function",
 }
 
 
