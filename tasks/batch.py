@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from collections.abc import Callable
 from typing import Any
 
-from django.utils.http import parse_etags
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from taskapi.problems import exception_handler, problem_body
 from tasks import repository, services
 from tasks.domain import PreconditionFailed, Task, TaskNotFound, now
-from tasks.conditional import task_etag, task_last_modified
+from tasks.conditional import if_match_versions, task_etag, task_last_modified
 from tasks.serializers import TaskSerializer, TaskUpdateSerializer, TaskWriteSerializer
 
 MAX_OPERATIONS = 100  # TransactWriteItems takes at most 100 items
@@ -73,16 +72,6 @@ class Operation:
     problem: Result | None = None
 
 
-def _versions(if_match: str | None) -> list[int] | None:
-    """The versions an ifMatch accepts, as the If-Match header of the single endpoints."""
-    if if_match is None:
-        return None
-    etags = parse_etags(if_match)
-    if etags == ["*"]:
-        return None
-    return [int(tag[1:-1]) for tag in etags if tag[1:-1].isdigit()] or [-1]
-
-
 def _problem(error: Exception) -> Result:
     response = exception_handler(error, {})
     return Result(status=response.status_code, body=dict(response.data),
@@ -95,7 +84,7 @@ def operations_parse(raw: list[dict]) -> list[Operation]:
     for op in raw:
         method = op["method"]
         operation = Operation(method=method, task_id=op.get("taskId", "").lower() or None, fields={},
-                              versions=_versions(op.get("ifMatch")))
+                              versions=if_match_versions(op.get("ifMatch")))
         if method != "DELETE":
             serializer = TaskWriteSerializer if method == "POST" else TaskUpdateSerializer
             data = serializer(data=op["body"], partial=method != "POST")

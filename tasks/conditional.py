@@ -18,6 +18,17 @@ def task_etag(task: Task) -> str:
     return f'"{task.version}"'
 
 
+def if_match_versions(header: str | None) -> list[int] | None:
+    """Returns the versions an If-Match value accepts, None when any version will do (absent or `*`)."""
+    if header is None:
+        return None
+    etags = parse_etags(header)
+    if etags == ["*"]:
+        return None
+    # If-Match compares strongly: weak or foreign tags match no version, so the write gets 412.
+    return [int(tag[1:-1]) for tag in etags if tag[1:-1].isdigit()] or [-1]
+
+
 def task_modified_seconds(task: Task) -> int:
     """Returns updatedAt in whole Unix seconds, the resolution of Last-Modified."""
     return int(datetime.fromisoformat(task.updated_at).astimezone(UTC).timestamp())

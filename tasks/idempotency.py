@@ -65,6 +65,25 @@ def record_key(*, key: str, owner: str | None) -> str:
     return hashlib.sha256(f"{owner or ''}\n{key}".encode()).hexdigest()
 
 
+def _claim(*, scoped: str, payload_fingerprint: str) -> tuple[str, StoredResponse | None]:
+    """Claims `scoped` for this request; returns (claim token, None), or (token, the first answer) to replay.
+
+    Raises IdempotencyKeyReused when the key came with another body, IdempotencyInFlight while the
+    first request is still running.
+    """
+    token = uuid.uuid4().hex
+    found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
+                                         now=int(time.time()))
+    if found is None:
+        return token, None
+    if found.fingerprint != payload_fingerprint:
+        raise IdempotencyKeyReused(f"This {HEADER} was used with another request body; use a new key.")
+    if found.state == "complete" and found.response:
+        return token, StoredResponse.loads(found.response)
+    raise IdempotencyInFlight(f"A request with this {HEADER} is still in progress; retry shortly.",
+                              headers={"Retry-After": "1"})
+
+
 def task_create_once(*, key: str, payload_fingerprint: str, owner: str | None,
                      respond: Callable[[Task], StoredResponse], fields: dict) -> StoredResponse:
     """Creates the task for the first request with `key` and returns its response; a retry gets the
@@ -74,16 +93,9 @@ def task_create_once(*, key: str, payload_fingerprint: str, owner: str | None,
     while the first request is still running, StoreUnavailable (503).
     """
     scoped = record_key(key=key, owner=owner)
-    token = uuid.uuid4().hex
-    found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
-                                         now=int(time.time()))
-    if found is not None:
-        if found.fingerprint != payload_fingerprint:
-            raise IdempotencyKeyReused(f"This {HEADER} was used with another request body; use a new key.")
-        if found.state == "complete" and found.response:
-            return StoredResponse.loads(found.response)
-        raise IdempotencyInFlight(f"A request with this {HEADER} is still in progress; retry shortly.",
-                                  headers={"Retry-After": "1"})
+    token, replay = _claim(scoped=scoped, payload_fingerprint=payload_fingerprint)
+    if replay is not None:
+        return replay
     task = task_new(**fields)
     response = respond(task)
     try:
@@ -99,16 +111,9 @@ def batch_once(*, key: str, payload_fingerprint: str, owner: str | None,
     """Runs the batch for the first request with `key` and stores its response; a retry with the same
     key and body gets it replayed. Raises IdempotencyKeyReused, IdempotencyInFlight, StoreUnavailable."""
     scoped = record_key(key=f"batch\n{key}", owner=owner)  # batch keys never collide with create keys
-    token = uuid.uuid4().hex
-    found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
-                                         now=int(time.time()))
-    if found is not None:
-        if found.fingerprint != payload_fingerprint:
-            raise IdempotencyKeyReused(f"This {HEADER} was used with another request body; use a new key.")
-        if found.state == "complete" and found.response:
-            return StoredResponse.loads(found.response)
-        raise IdempotencyInFlight(f"A request with this {HEADER} is still in progress; retry.",
-                                  headers={"Retry-After": "1"})
+    token, replay = _claim(scoped=scoped, payload_fingerprint=payload_fingerprint)
+    if replay is not None:
+        return replay
     try:
         response = run()
     except Exception:

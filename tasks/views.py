@@ -1,13 +1,12 @@
 """The /tasks HTTP API: validate with a serializer, call a service, serialize the result."""
 from django.urls import reverse
-from django.utils.http import parse_etags
 from rest_framework import status as http
 from rest_framework import viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from tasks import idempotency, services
+from tasks import conditional, idempotency, services
 from tasks.authentication import IdentityRequired, owner_of
 from tasks.conditional import Preconditions, task_etag, task_last_modified
 from tasks.domain import Task, TaskQuery
@@ -20,15 +19,8 @@ FILTER_PARAMS = ("status", "priority", "tag", "createdFrom", "createdTo", "order
 
 
 def if_match_versions(request: Request) -> list[int] | None:
-    """Returns the versions If-Match accepts, None when any version will do (absent or `*`)."""
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    etags = parse_etags(header)
-    if etags == ["*"]:
-        return None
-    # If-Match compares strongly: weak or foreign tags match no version, so the write gets 412.
-    return [int(tag[1:-1]) for tag in etags if tag[1:-1].isdigit()] or [-1]
+    """Returns the versions the request's If-Match accepts, None when any version will do."""
+    return conditional.if_match_versions(request.headers.get("If-Match"))
 
 
 class TaskViewSet(viewsets.GenericViewSet):
