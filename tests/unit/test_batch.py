@@ -1,4 +1,5 @@
 """POST /tasks/batch: every kind and status in one batch, atomic success and rollback, envelope errors."""
+import re
 import uuid
 
 import pytest
@@ -203,3 +204,25 @@ def test_a_keyed_atomic_batch_run_again_after_a_crash_writes_nothing_twice(api, 
         batch.batch_apply_atomic(operations=batch.operations_parse(raw), owner=None, location=location,
                                  key="k-2\nbody")
     assert sorted(_stored(table)) == sorted(r.body["taskId"] for r in first)
+
+
+def test_batch_answers_cors_preflights_and_cors_headers_like_the_single_endpoints(api, table):
+    preflight = api.options("/tasks/batch", HTTP_ORIGIN="https://app.example.com",
+                            HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+                            HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,idempotency-key")
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "*"
+    assert "idempotency-key" in preflight["Access-Control-Allow-Headers"]
+    assert "POST" in preflight["Access-Control-Allow-Methods"]
+    response = _batch(api, [{"method": "POST", "body": {"title": "From a browser"}}], HTTP_ORIGIN="https://app.example.com")
+    assert (response.status_code, response["Access-Control-Allow-Origin"]) == (200, "*")
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]
+
+
+def test_the_browsable_api_offers_a_raw_post_form_for_batches(table):
+    from django.test import Client
+
+    page = Client().get("/tasks/batch", HTTP_ACCEPT="text/html,application/xhtml+xml")
+    assert (page.status_code, page["Content-Type"]) == (405, "text/html; charset=utf-8")  # POST only, shown as HTML
+    assert re.search(rb'<form[^>]+method="POST"', page.content)
+    assert b'name="_content"' in page.content  # the Raw data form: a batch is one JSON document
