@@ -240,6 +240,9 @@ SPECTACULAR_SETTINGS["AUTHENTICATION_WHITELIST"] = []
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"].append("taskapi.schema.problem_media_types")
 # Declared, as the operations use it (Spectral's operation-tag-defined).
 SPECTACULAR_SETTINGS["TAGS"] = [{"name": "tasks", "description": "The caller's tasks."}]
+# No path prefix is stripped, so operation ids stay `tasks_create`, `tasks_batch_create`, ... whatever
+# paths are added (drf-spectacular's guess of a common prefix would rename them, breaking generated clients).
+SPECTACULAR_SETTINGS["SCHEMA_PATH_PREFIX"] = ""
 # `check --deploy` findings that do not apply: no cookie or session authenticates anyone (so no CSRF
 # surface), API Gateway and function URLs serve HTTPS only (nothing to redirect), and HSTS preloading
 # is a decision for the owner of a custom domain.

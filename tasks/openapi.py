@@ -199,7 +199,7 @@ def task_views_document() -> None:
     )(TaskBatchView)
     ChangesView.schema = AutoSchema()
     extend_schema(
-        summary="Changes to your tasks after a feed token (delta sync)", tags=["tasks"],
+        summary="Changes to your tasks after a feed token (delta sync)",
         description=("Without `since`: no changes and a token for now; list /tasks for a baseline, then poll with "
                      "the token. With `since`: changes made after it, oldest first, each task's in version order, "
                      "and the token to poll with next. Delivery is at least once: apply a change only when its "

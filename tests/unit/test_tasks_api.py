@@ -364,6 +364,10 @@ def test_openapi_schema_documents_every_operation_and_problem(api):
         ("/tasks/{taskId}", "patch"), ("/tasks/{taskId}", "delete"), ("/tasks/batch", "post"),
         ("/tasks/changes", "get"),
     }
+    # Generated clients name their functions after these: they must not change when paths are added.
+    assert {item[method]["operationId"] for item in schema["paths"].values() for method in item} == {
+        "tasks_list", "tasks_create", "tasks_retrieve", "tasks_update", "tasks_partial_update", "tasks_destroy",
+        "tasks_batch_create", "tasks_changes_retrieve"}
     changes = schema["paths"]["/tasks/changes"]["get"]
     assert set(changes["responses"]) == {"200", "400", "401", "405", "406", "410", "503"}
     assert {p["name"] for p in changes["parameters"]} == {"since", "limit"}
