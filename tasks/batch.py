@@ -161,7 +161,8 @@ def batch_apply_atomic(*, operations: list[Operation], owner: str | None,
         results, writes = _plan(operations, current, owner, location, key)
         if any(result.status >= 400 for result in results):
             return False, [_not_applied(result) for result in results]
-        if repository.tasks_write_atomic(writes=writes, owner=owner, token=token):
+        # Every operation a no-op: nothing to write (TransactWriteItems refuses an empty list).
+        if not writes or repository.tasks_write_atomic(writes=writes, owner=owner, token=token):
             return True, results
         token = uuid.uuid4().hex  # a condition failed: someone wrote in between; check again
     raise PreconditionFailed("The tasks kept changing while this batch was written; try again.")

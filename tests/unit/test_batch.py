@@ -226,3 +226,10 @@ def test_the_browsable_api_offers_a_raw_post_form_for_batches(table):
     assert (page.status_code, page["Content-Type"]) == (405, "text/html; charset=utf-8")  # POST only, shown as HTML
     assert re.search(rb'<form[^>]+method="POST"', page.content)
     assert b'name="_content"' in page.content  # the Raw data form: a batch is one JSON document
+
+
+def test_an_atomic_batch_that_changes_nothing_writes_nothing_and_keeps_versions(api, make_task, table):
+    task = make_task(title="Same", priority="high")
+    response = _batch(api, [{"method": "PATCH", "taskId": task["taskId"], "body": {"priority": "high"}}], atomic=True)
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["body"] == task  # same version and updatedAt, as a single no-op PATCH
