@@ -57,6 +57,18 @@ def tasks_table() -> TableSpec:
     return TableSpec(name=settings.TASKS_TABLE)
 
 
+def _keyed_table_request(name: str, keys: list[tuple[str, str, str]]) -> dict:
+    """Returns CreateTable arguments for a side table keyed by (attribute, type, key type): on-demand, SSE, tagged."""
+    return {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": attribute, "AttributeType": kind} for attribute, kind, _ in keys],
+        "KeySchema": [{"AttributeName": attribute, "KeyType": key_type} for attribute, _, key_type in keys],
+        "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
+        "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
+    }
+
+
 @dataclass(frozen=True)
 class IdempotencyTableSpec:
     """The Idempotency-Key records: keyed by the caller-scoped key, expired by DynamoDB TTL."""
@@ -66,14 +78,7 @@ class IdempotencyTableSpec:
 
     def create_request(self) -> dict:
         """Returns the CreateTable arguments: on-demand, SSE (the records hold response bodies)."""
-        return {
-            "TableName": self.name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
-            "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
-            "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
-        }
+        return _keyed_table_request(self.name, [("key", "S", "HASH")])
 
 
 def idempotency_table() -> IdempotencyTableSpec:
@@ -332,15 +337,7 @@ class ChangesTableSpec:
 
     def create_request(self) -> dict:
         """Returns the CreateTable arguments: on-demand, SSE (the log holds task images)."""
-        return {
-            "TableName": self.name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "owner", "AttributeType": "S"},
-                                     {"AttributeName": "seq", "AttributeType": "N"}],
-            "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}, {"AttributeName": "seq", "KeyType": "RANGE"}],
-            "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
-            "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
-        }
+        return _keyed_table_request(self.name, [("owner", "S", "HASH"), ("seq", "N", "RANGE")])
 
 
 def changes_table() -> ChangesTableSpec:
