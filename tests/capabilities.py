@@ -13,10 +13,14 @@ from tests.harness import dynamodb
 
 # What engines answer for an operation they do not implement (DynamoDB Local: UnknownOperationException).
 _UNSUPPORTED = {"UnknownOperationException", "NotImplemented"}
+# What engines that do implement an operation answer for a table that does not exist.
+_ABSENT = {"ResourceNotFoundException", "TableNotFoundException", "SourceTableNotFoundException"}
 
 
-def _refusal(operation: str, **kwargs) -> str | None:
-    """Calls `operation` on the session table; returns the engine's reason if it refuses it as unsupported."""
+def _refusal(operation: str, *, absent_ok: bool = False, **kwargs) -> str | None:
+    """Calls `operation`; returns the engine's reason if it refuses it as unsupported.
+
+    With `absent_ok`, "no such table" counts as an answer from an engine that has the operation."""
     try:
         getattr(dynamodb(), operation)(**kwargs)
     except ClientError as error:
@@ -24,6 +28,8 @@ def _refusal(operation: str, **kwargs) -> str | None:
         if code in _UNSUPPORTED:
             message = error.response.get("Error", {}).get("Message", "")
             return f"{operation}: {code}{f' ({message})' if message else ''}"
+        if absent_ok and code in _ABSENT:
+            return None
         raise
     return None
 
@@ -34,10 +40,15 @@ def _table() -> dict:
 
 @functools.cache
 def missing(feature: str) -> str | None:
-    """Returns why the engine lacks `feature` ("pitr", "tags" or "sse"), in its own words; None when it has it."""
+    """Returns why the engine lacks `feature` ("pitr", "restore", "tags" or "sse"), in its words; None when it has it."""
     endpoint = dynamodb().meta.endpoint_url
     if feature == "pitr":
         reason = _refusal("describe_continuous_backups", TableName=os.environ["TASKS_TABLE"])
+    elif feature == "restore":
+        # A source table that does not exist: an engine with the operation says so (ResourceNotFound, re-raised
+        # as supported), one without it refuses the operation itself. Nothing is restored either way.
+        reason = _refusal("restore_table_to_point_in_time", absent_ok=True, SourceTableName="taskapi-capability-probe-absent",
+                          TargetTableName="taskapi-capability-probe-never", UseLatestRestorableTime=True)
     elif feature == "tags":
         reason = _refusal("list_tags_of_resource", ResourceArn=_table()["TableArn"])
     elif feature == "sse":

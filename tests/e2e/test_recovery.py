@@ -12,6 +12,7 @@ from django.test import override_settings
 
 from ops import aws, transfer
 from ops.specs import TableSpec
+from tests.capabilities import needs
 from tests.harness import dynamodb, table_items
 
 pytestmark = pytest.mark.e2e
@@ -167,6 +168,7 @@ def test_restore_table_makes_a_new_table_with_indexes_and_reapplied_settings(sta
     name, source = stage
     _table(source)
     _pitr_or_skip(source)
+    needs("restore")
     aws.table_ttl_enable(source, "expiresAt")
     _seed(source, 50)
     target = tables("restored")
