@@ -437,3 +437,104 @@ def item_put_if(name: str, item: dict, *, condition: str, values: dict, names: d
             raise Throttled(_code(error)) from None
         raise
     return True
+
+
+# API Gateway layer of a stage (issue 15): stage settings, gateway responses, usage plans and API keys.
+
+def _missing(error: ClientError) -> bool:
+    return _code(error) in {"NotFoundException", "ResourceNotFoundException"}
+
+
+def stage_get(api_id: str, stage: str) -> dict | None:
+    """Returns the REST API's stage (GetStage), or None when the API has no stage of that name."""
+    try:
+        return _call("apigateway", "get_stage", restApiId=api_id, stageName=stage)
+    except ClientError as error:
+        if _missing(error):
+            return None
+        raise
+
+
+def stage_update(api_id: str, stage: str, operations: list[dict]) -> None:
+    """Applies JSON-patch operations to the stage (UpdateStage)."""
+    _call("apigateway", "update_stage", restApiId=api_id, stageName=stage, patchOperations=operations)
+
+
+def gateway_responses_get(api_id: str) -> dict[str, dict]:
+    """Returns the API's customised gateway responses by type; AWS's defaults (defaultResponse) are left out."""
+    items = _pages("apigateway", "get_gateway_responses", "items", page_key="position", restApiId=api_id, limit=500)
+    return {item["responseType"]: item for item in items if not item.get("defaultResponse")}
+
+
+def gateway_response_put(api_id: str, request: dict) -> None:
+    _call("apigateway", "put_gateway_response", restApiId=api_id, **request)
+
+
+def gateway_response_delete(api_id: str, response_type: str) -> None:
+    """Deletes a customised response: API Gateway answers with its default one again."""
+    try:
+        _call("apigateway", "delete_gateway_response", restApiId=api_id, responseType=response_type)
+    except ClientError as error:
+        if not _missing(error):
+            raise
+
+
+def usage_plans(*, key_id: str | None = None) -> list[dict]:
+    """Returns every usage plan of the account (GetUsagePlans), or only those holding the key `key_id`."""
+    return _pages("apigateway", "get_usage_plans", "items", page_key="position", limit=500,
+                  **({"keyId": key_id} if key_id else {}))
+
+
+def usage_plan_create(request: dict) -> str:
+    return _call("apigateway", "create_usage_plan", **request)["id"]
+
+
+def usage_plan_update(plan_id: str, operations: list[dict]) -> None:
+    _call("apigateway", "update_usage_plan", usagePlanId=plan_id, patchOperations=operations)
+
+
+def usage_plan_delete(plan_id: str) -> None:
+    _call("apigateway", "delete_usage_plan", usagePlanId=plan_id)
+
+
+def usage_plan_key_add(plan_id: str, key_id: str) -> None:
+    """Puts the API key on the usage plan; one already on it stays."""
+    try:
+        _call("apigateway", "create_usage_plan_key", usagePlanId=plan_id, keyId=key_id, keyType="API_KEY")
+    except ClientError as error:
+        if _code(error) != "ConflictException":
+            raise
+
+
+def api_keys(*, name_prefix: str) -> list[dict]:
+    """Returns the API keys whose names start with `name_prefix`, without their values."""
+    return _pages("apigateway", "get_api_keys", "items", page_key="position", limit=500,
+                  nameQuery=name_prefix, includeValues=False)
+
+
+def api_key_create(*, name: str, tags: dict[str, str]) -> dict:
+    """Creates an enabled API key; returns it with its `id` and `value` (the only time the value is shown)."""
+    return _call("apigateway", "create_api_key", name=name, enabled=True, tags=tags)
+
+
+def api_key_disable(key_id: str) -> None:
+    _call("apigateway", "update_api_key", apiKey=key_id,
+          patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}])
+
+
+def api_key_delete(key_id: str) -> None:
+    _call("apigateway", "delete_api_key", apiKey=key_id)
+
+
+def usage_get(plan_id: str, *, key_id: str, start: str, end: str) -> dict[str, list]:
+    """Returns GetUsage's items for one key: {key id: [[used, remaining] per day]}.
+
+    Raises Unsupported where the endpoint has no GetUsage (moto answers 404 without an error code).
+    """
+    try:
+        response = _call("apigateway", "get_usage", usagePlanId=plan_id, keyId=key_id, startDate=start, endDate=end)
+    except ClientError as error:
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404 and not _missing(error):
+            raise Unsupported("apigateway get_usage is not supported by this endpoint") from None
+        raise
+    return response.get("items", {})

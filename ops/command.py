@@ -24,6 +24,10 @@ class MonitoringCommand(BaseCommand):
     def plan(self, stage: Stage, **options) -> list[Step]:
         raise NotImplementedError
 
+    def apply(self, step: Step) -> str | None:
+        """Makes one step's change (a subscription's ARN for subscriptions); commands of other layers override it."""
+        return step_apply(step)
+
     def handle(self, *args, stage: str | None, dry_run: bool, **options) -> None:
         try:
             target = stage_load(stage or stage_default())
@@ -37,7 +41,7 @@ class MonitoringCommand(BaseCommand):
             pending = [step.name for step in steps if "pending confirmation" in step.note]
             if not dry_run:
                 for step in steps:
-                    if step_apply(step) in {PENDING, "pending confirmation"}:
+                    if self.apply(step) in {PENDING, "pending confirmation"}:
                         pending.append(step.name)
             self.stdout.write(self._summary(steps, dry_run=dry_run))
             for step in planned:

@@ -87,3 +87,10 @@ def stage_load(name: str, *, path: Path | None = None) -> Stage:
         tasks_table=environment.get("TASKS_TABLE")
         or (settings.TASKS_TABLE if this_process else f"{DEFAULT_PROJECT}-{name}-tasks"),
     )
+
+
+def stage_environment(name: str, *, path: Path | None = None) -> dict[str, str]:
+    """Returns the stage's `aws_environment_variables` from zappa_settings.json ({} without the file)."""
+    stage_load(name, path=path)  # validates the name and that the stage exists
+    stages = _stages_read(Path(path or settings.ZAPPA_SETTINGS_FILE))
+    return dict((_stage_config(stages, name).get("aws_environment_variables") or {}) if stages else {})
