@@ -16,10 +16,9 @@ from django.test import override_settings
 
 from ops import gateway_specs
 from tests.problems import problem
+from tests.rest_apis import patch_moto_stage_remove, zappa_api
 
 ACCOUNT = "123456789012"  # moto's account
-FUNCTION_URI = ("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
-                "arn:aws:lambda:us-east-1:123456789012:function:{name}/invocations")
 
 
 def client(service: str):
@@ -28,37 +27,7 @@ def client(service: str):
 
 @pytest.fixture(autouse=True)
 def moto_removes_method_settings(monkeypatch):
-    """Named patch of a moto gap: UpdateStage `remove /{resource}/{method}` (here /*/*) is answered 200 and
-    ignored, where AWS deletes those method settings. Only the in-process moto server is patched."""
-    from moto.apigateway import models
-
-    original = models.Stage.apply_operations
-
-    def apply_operations(self, patch_operations):
-        rest = []
-        for operation in patch_operations:
-            parts = operation["path"].split("/")
-            if operation["op"] == "remove" and len(parts) == 3 and parts[0] == "":
-                self.method_settings.pop("/".join(parts[1:]), None)
-            else:
-                rest.append(operation)
-        return original(self, rest)
-
-    monkeypatch.setattr(models.Stage, "apply_operations", apply_operations)
-
-
-def zappa_api(name: str, stage: str) -> str:
-    """Creates the REST API `zappa deploy` creates for a function; returns its id."""
-    apigateway = client("apigateway")
-    api_id = apigateway.create_rest_api(name=name)["id"]
-    root = apigateway.get_resources(restApiId=api_id)["items"][0]["id"]
-    proxy = apigateway.create_resource(restApiId=api_id, parentId=root, pathPart="{proxy+}")["id"]
-    for resource in (root, proxy):
-        apigateway.put_method(restApiId=api_id, resourceId=resource, httpMethod="ANY", authorizationType="NONE")
-        apigateway.put_integration(restApiId=api_id, resourceId=resource, httpMethod="ANY", type="AWS_PROXY",
-                                   integrationHttpMethod="POST", uri=FUNCTION_URI.format(name=name))
-    apigateway.create_deployment(restApiId=api_id, stageName=stage)
-    return api_id
+    patch_moto_stage_remove(monkeypatch)
 
 
 def stage_file(tmp_path, name: str, **environment) -> None:

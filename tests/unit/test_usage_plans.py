@@ -12,7 +12,8 @@ from django.test import override_settings
 from ops import usage_plans
 from ops.gateway_specs import UsagePlanSpec
 from ops.plans import CREATE, UNCHANGED, UPDATE
-from tests.unit.test_gateway_commands import stage_file, zappa_api
+from tests.rest_apis import stage_cleanup, zappa_api
+from tests.unit.test_gateway_commands import stage_file
 
 
 def apigateway():
@@ -32,12 +33,7 @@ def stage(tmp_path):
     with override_settings(ZAPPA_SETTINGS_FILE=stage_file(tmp_path, name)):
         api_id = zappa_api(f"taskapi-{name}", name)
         yield name, api_id
-        for key in apigateway().get_api_keys(nameQuery=f"taskapi-{name}-")["items"]:
-            apigateway().delete_api_key(apiKey=key["id"])
-        for plan in apigateway().get_usage_plans()["items"]:
-            if plan["name"].startswith(f"taskapi-{name}-"):
-                apigateway().delete_usage_plan(usagePlanId=plan["id"])
-        apigateway().delete_rest_api(restApiId=api_id)
+        stage_cleanup(f"taskapi-{name}", api_id)
 
 
 def plan_of(name: str) -> dict:
