@@ -159,3 +159,32 @@ class UsagePlanSpec:
     burst_limit: int
     quota_limit: int | None = None
     quota_period: str | None = None
+
+
+def operator_policy(stage: Stage, *, account: str = "*") -> dict:
+    """Returns the IAM policy an operator (or the deploy role) needs to run the gateway commands on this stage.
+
+    API Gateway authorises by HTTP verb on resource paths; REST API ids are unknown before the deploy, so APIs
+    are `*` but stages are this stage's, and logs are this stage's access log group. Usage plans and keys are
+    account-wide resources in API Gateway (no per-stage path exists).
+    """
+    region = stage.region
+    api = f"arn:aws:apigateway:{region}::"
+    group = access_log_group(stage).name
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadTheStagesApi", "Effect": "Allow", "Action": "apigateway:GET", "Resource": [
+            f"{api}/restapis", f"{api}/restapis/*/stages/{stage.name}", f"{api}/restapis/*/gatewayresponses",
+            f"{api}/usageplans", f"{api}/usageplans/*", f"{api}/usageplans/*/usage", f"{api}/apikeys"]},
+        {"Sid": "StageSettings", "Effect": "Allow", "Action": "apigateway:PATCH",
+         "Resource": f"{api}/restapis/*/stages/{stage.name}"},
+        {"Sid": "GatewayResponses", "Effect": "Allow", "Action": ["apigateway:PUT", "apigateway:DELETE"],
+         "Resource": f"{api}/restapis/*/gatewayresponses/*"},
+        {"Sid": "UsagePlansAndKeys", "Effect": "Allow", "Action": ["apigateway:POST", "apigateway:PATCH"],
+         "Resource": [f"{api}/usageplans", f"{api}/usageplans/*", f"{api}/usageplans/*/keys", f"{api}/apikeys",
+                      f"{api}/apikeys/*", f"{api}/tags/*"]},
+        {"Sid": "AccessLogGroup", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy"],
+         "Resource": f"arn:aws:logs:{region}:{account}:log-group:{group}:*"},
+        # DescribeLogGroups cannot be limited to a group: IAM only grants it on "*".
+        {"Sid": "FindTheAccessLogGroup", "Effect": "Allow", "Action": "logs:DescribeLogGroups", "Resource": "*"},
+    ]}
