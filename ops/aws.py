@@ -529,12 +529,13 @@ def api_key_delete(key_id: str) -> None:
 def usage_get(plan_id: str, *, key_id: str, start: str, end: str) -> dict[str, list]:
     """Returns GetUsage's items for one key: {key id: [[used, remaining] per day]}.
 
-    Raises Unsupported where the endpoint has no GetUsage (moto answers 404 without an error code).
+    Raises Unsupported where the endpoint has no GetUsage (moto answers 404 without an error code,
+    LocalStack 501 InternalFailure).
     """
     try:
         response = _call("apigateway", "get_usage", usagePlanId=plan_id, keyId=key_id, startDate=start, endDate=end)
     except ClientError as error:
-        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404 and not _missing(error):
+        if error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in {404, 501} and not _missing(error):
             raise Unsupported("apigateway get_usage is not supported by this endpoint") from None
         raise
     return response.get("items", {})
