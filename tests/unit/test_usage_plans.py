@@ -152,3 +152,14 @@ def test_keys_of_other_stages_are_not_listed(stage):
         assert run("api_keys", "list", "--stage", name) == ["0 keys"]
     finally:
         apigateway().delete_api_key(apiKey=other["id"])
+
+
+def test_dry_runs_create_no_plan_and_no_key(stage):
+    name, _ = stage
+    assert run("create_usage_plan", stage=name, name="gold", rate=1, burst=2, dry_run=True) == [
+        f"usage plan taskapi-{name}-gold: create (1 rps, burst 2, no quota)", "1 create: dry run, nothing changed"]
+    assert [plan for plan in apigateway().get_usage_plans()["items"] if plan["name"] == f"taskapi-{name}-gold"] == []
+    run("create_usage_plan", stage=name, name="gold", rate=1, burst=2)
+    assert run("api_keys", "create", "--stage", name, "--client", "acme", "--plan", "gold", "--dry-run") == [
+        f"api key taskapi-{name}-acme: create (plan taskapi-{name}-gold)", "1 create: dry run, nothing changed"]
+    assert apigateway().get_api_keys(nameQuery=f"taskapi-{name}-")["items"] == []
