@@ -57,7 +57,8 @@ def sustained_alarm(alarm: AlarmSpec) -> AlarmSpec:
     minutes = SUSTAINED_PERIODS * specs.PERIOD // 60
     return replace(alarm, name=f"{alarm.name}-sustained", severity=EMERGENCY,
                    evaluation_periods=SUSTAINED_PERIODS, datapoints_to_alarm=SUSTAINED_PERIODS,
-                   description=f"Sustained for {minutes} minutes: {alarm.description} Feeds the emergency alarm.")
+                   description=(f"The condition of {alarm.name} held for {minutes} minutes in a row (an input of "
+                                f"the emergency alarm; notifies nobody itself)."))
 
 
 def every_alarm(stage: Stage) -> list[AlarmSpec]:

@@ -44,11 +44,10 @@ def saturation_alarms(stage: Stage) -> list[AlarmSpec]:
         iterator_age_alarm(stage, function_name=stage.function_name),
         AlarmSpec(
             name=f"{prefix}stream-record-failures",
-            description=(f"{stage.function_name} failed to record stream changes (retried, then sent to the "
-                         f"consumer's failure queue)."),
+            description=(f"{stage.function_name} failed to record stream changes; they are retried (a record "
+                         f"given up on is in the failure queue, a critical alarm of its own)."),
             threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
-            metric=Metric(EMF_NAMESPACE, "StreamRecordFailures", (("Stage", stage.name),), "Sum"),
-            severity=CRITICAL),
+            metric=Metric(EMF_NAMESPACE, "StreamRecordFailures", (("Stage", stage.name),), "Sum")),
         AlarmSpec(
             name=f"{prefix}lambda-throttles",
             description=f"Lambda throttled invocations of {stage.function_name}.",

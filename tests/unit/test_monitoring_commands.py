@@ -166,7 +166,7 @@ def test_setup_monitoring_creates_exactly_the_expected_alarms(stage):
         assert alarm["AlarmDescription"].endswith(f" Runbook: README.md#runbook-{slug}")
     assert {alarm["AlarmName"].removeprefix(f"{stage}-task-api-") for alarm in described
             if alarm["AlarmDescription"].startswith("[critical]")} == {
-        "lambda-errors", "db-throttling", "slo-5xx-rate", "stream-record-failures", "lambda-throttles",
+        "lambda-errors", "db-throttling", "slo-5xx-rate", "lambda-throttles",
         "async-failures-queue", "stream-failures-queue"}
 
 
