@@ -55,8 +55,8 @@ def subscribed(arn: str) -> list[tuple[str, str]]:
 
 
 def test_each_tier_gets_its_own_topic_and_subscribers_and_the_pager_key_is_never_printed(stage):
-    setup = dict(stage=stage, email=["team@example.com"], critical_email=["oncall@example.com"],
-                 pager_url=PAGER, emergency_email=["cto@example.com"])
+    setup = {"stage": stage, "email": ["team@example.com"], "critical_email": ["oncall@example.com"],
+             "pager_url": PAGER, "emergency_email": ["cto@example.com"]}
     first = run("setup_monitoring", **setup)
     pager = escalation.pager_label(PAGER)
     assert re.fullmatch(r"https://events\.pager\.example/…#[0-9a-f]{8}", pager)
@@ -217,3 +217,23 @@ def test_an_invoke_config_changed_by_hand_is_planned_back():
     assert [(step.kind, step.action) for step in steps] == [("queue", "unchanged"), ("async invoke config", "update")]
     assert steps[1].data == {"FunctionName": "taskapi-dev", "MaximumRetryAttempts": 2, "MaximumEventAgeInSeconds": 21600,
                              "DestinationConfig": {"OnFailure": {"Destination": desired_arn}}}
+
+
+def test_pager_and_composite_plans_keep_what_was_not_asked_for_and_see_pending_confirmation():
+    arn = "arn:aws:sns:us-east-1:1:dev-task-api-alerts-critical"
+    current = [{"Protocol": "https", "Endpoint": PAGER, "SubscriptionArn": "PendingConfirmation"},
+               {"Protocol": "https", "Endpoint": "https://old.pager.example/hook", "SubscriptionArn": f"{arn}:1"},
+               {"Protocol": "email", "Endpoint": "oncall@example.com", "SubscriptionArn": f"{arn}:2"}]
+    label = escalation.pager_label
+    assert [str(step) for step in escalation.pager_plan(topic_arn=arn, url=PAGER, current=current)] == [
+        f"pager {label(PAGER)}: unchanged (pending confirmation)",
+        f"pager {label('https://old.pager.example/hook')}: unchanged (not requested; kept)"]
+    assert [step.action for step in escalation.pager_plan(topic_arn=arn, url=None, current=current)] == [
+        "unchanged", "unchanged"]
+    desired = {"AlarmName": "dev-task-api-emergency", "AlarmRule": 'ALARM("a")', "AlarmActions": [arn]}
+    described = {**desired, "StateValue": "OK", "AlarmArn": "arn:..."}
+    plan = escalation.composite_plan
+    assert [str(step) for step in plan(desired=desired, current=None)] == [
+        "composite alarm dev-task-api-emergency: create"]
+    assert plan(desired=desired, current=described)[0].action == "unchanged"
+    assert plan(desired=desired, current={**described, "AlarmRule": 'ALARM("b")'})[0].action == "update"
