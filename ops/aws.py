@@ -539,3 +539,36 @@ def usage_get(plan_id: str, *, key_id: str, start: str, end: str) -> dict[str, l
             raise Unsupported("apigateway get_usage is not supported by this endpoint") from None
         raise
     return response.get("items", {})
+
+
+# Alert escalation (issue 16): the emergency composite alarm, HTTPS pager subscriptions, async invoke config.
+
+def composite_alarm_describe(name: str) -> dict | None:
+    """Returns the composite alarm of that name, None when there is none."""
+    alarms = _call("cloudwatch", "describe_alarms", AlarmNames=[name], AlarmTypes=["CompositeAlarm"])
+    return next((alarm for alarm in alarms.get("CompositeAlarms", []) if alarm["AlarmName"] == name), None)
+
+
+def composite_alarm_put(request: dict) -> None:
+    """Creates or replaces a composite alarm (its rule names alarms that must already exist)."""
+    _call("cloudwatch", "put_composite_alarm", **request)
+
+
+def subscription_create_https(topic_arn: str, url: str) -> str:
+    """Subscribes an HTTPS endpoint; SNS posts it a confirmation request. Returns the ARN or `pending confirmation`."""
+    return _call("sns", "subscribe", TopicArn=topic_arn, Protocol="https", Endpoint=url)["SubscriptionArn"]
+
+
+def function_invoke_config(name: str) -> dict | None:
+    """Returns the function's asynchronous invocation config ($LATEST), None when it has none."""
+    try:
+        return _call("lambda", "get_function_event_invoke_config", FunctionName=name)
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            return None
+        raise
+
+
+def function_invoke_config_put(request: dict) -> None:
+    """Sets the function's asynchronous retries and on-failure destination (Put replaces the whole config)."""
+    _call("lambda", "put_function_event_invoke_config", **request)

@@ -1,5 +1,5 @@
 """A stage's monitoring: read what exists, plan against the specs, and apply a plan's steps."""
-from ops import aws, plans, specs
+from ops import aws, escalation, plans, saturation, specs
 from ops.plans import Step
 from ops.stages import Stage
 
@@ -19,17 +19,27 @@ def subscription_steps(stage: Stage, *, arn: str, emails: list[str]) -> list[Ste
     return plans.subscriptions_plan(topic_arn=arn, emails=emails, current=aws.subscriptions_list(arn))
 
 
-def alarm_steps(stage: Stage, *, arn: str) -> list[Step]:
-    """Returns a step per alarm of ops.specs.alarms, notifying the topic `arn`."""
-    desired = [alarm.put_request(topic_arn=arn) for alarm in specs.alarms(stage)]
+def alarm_steps(stage: Stage, *, arns: dict[str, str]) -> list[Step]:
+    """Returns a step per alarm of ops.escalation.every_alarm, notifying the topics `arns` of its severity, then
+    the emergency composite alarm's step."""
+    desired = [alarm.put_request(topic_arn=arns[specs.WARNING], critical_topic_arn=arns[specs.CRITICAL])
+               for alarm in escalation.every_alarm(stage)]
     current = aws.alarms_describe([request["AlarmName"] for request in desired])
-    return plans.alarms_plan(desired=desired, current=current)
+    return plans.alarms_plan(desired=desired, current=current) + escalation.emergency_steps(stage, arns=arns)
 
 
 def dashboard_steps(stage: Stage) -> list[Step]:
     """Returns the dashboard's step."""
     name = specs.dashboard_name(stage)
-    return plans.dashboard_plan(name=name, desired=specs.dashboard(stage), current=aws.dashboard_get(name))
+    return plans.dashboard_plan(name=name, desired=dashboard_body(stage), current=aws.dashboard_get(name))
+
+
+def dashboard_body(stage: Stage) -> dict:
+    """Returns the dashboard: ops.specs.dashboard's rows, then saturation and the stream consumer's row."""
+    body = specs.dashboard(stage)
+    bottom = max(widget["y"] + widget["height"] for widget in body["widgets"])
+    extra = saturation.saturation_widgets(stage, queues=escalation.failure_queues(stage), y=bottom)
+    return {**body, "widgets": body["widgets"] + extra}
 
 
 def _log_groups(stage: Stage) -> tuple[list[specs.LogGroupSpec], list[Step]]:
@@ -52,17 +62,20 @@ def log_retention_steps(stage: Stage) -> list[Step]:
 def teardown_steps(stage: Stage) -> list[Step]:
     """Returns the steps that remove every alarm, the dashboard, the topic and the retention of this stage."""
     arn = topic_arn(stage)
-    names = [alarm.name for alarm in specs.alarms(stage)]
+    names = [alarm.name for alarm in escalation.every_alarm(stage)]
     current_alarms = aws.alarms_with_prefix(specs.ALARM_PREFIX.format(stage=stage.name))
     dashboard = specs.dashboard_name(stage)
     desired_groups, _ = _log_groups(stage)
     groups = {spec.name: aws.log_group_describe(spec.name) for spec in desired_groups}
     exists = aws.topic_exists(arn)
+    emergency, *upper_topics = escalation.teardown_steps(stage)
     return [
+        emergency,  # the emergency alarm first: its rule names the others
         *plans.alarms_teardown_plan(names=names, current=current_alarms),
         *plans.dashboard_teardown_plan(name=dashboard, exists=aws.dashboard_get(dashboard) is not None),
         *plans.topic_teardown_plan(name=specs.alert_topic(stage), arn=arn, exists=exists,
                                    subscriptions=aws.subscriptions_list(arn) if exists else []),
+        *upper_topics,
         *plans.log_groups_teardown_plan(desired=desired_groups, current=groups),
     ]
 
@@ -97,5 +110,5 @@ def step_apply(step: Step) -> str | None:
         case "log retention", plans.DELETE:
             aws.log_retention_delete(step.name)
         case _:
-            raise ValueError(f"no way to apply {step}")
+            return escalation.step_apply(step)  # the escalation tier's own kinds (issue 16)
     return None

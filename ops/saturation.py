@@ -2,16 +2,16 @@
 
 Kept apart from ops.specs.alarms (the seed's six) so they can be planned and applied on their own; the
 changes feed's stream consumer (same function) is watched by its IteratorAge and its failed records.
+setup_monitoring applies them with the rest (ops.escalation.every_alarm) and shows them on the dashboard.
 """
 from django.conf import settings
 
-from ops.specs import ALARM_PREFIX, AlarmSpec, Metric
+from ops.specs import ALARM_PREFIX, CRITICAL, PERIOD, AlarmSpec, Metric
 from taskapi.metrics import NAMESPACE as EMF_NAMESPACE
 from ops.stages import Stage, _stage_config, _stages_read
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS's default per region; raise it here when the account's quota is raised
 SATURATED = 0.8  # alarm at 80% of the limit, before requests are throttled
-RUNBOOK = "README.md#runbook-saturation"
 
 
 def reserved_concurrency(stage: Stage) -> int | None:
@@ -24,7 +24,7 @@ def iterator_age_alarm(stage: Stage, *, function_name: str, seconds: int = 60) -
     """Returns the alarm on a stream consumer's IteratorAge (ms) staying above `seconds` for 10 minutes."""
     return AlarmSpec(
         name=f"{ALARM_PREFIX.format(stage=stage.name)}stream-iterator-age",
-        description=f"{function_name} is more than {seconds} s behind its stream. Runbook: {RUNBOOK}",
+        description=f"{function_name} is more than {seconds} s behind its stream.",
         threshold=seconds * 1000, evaluation_periods=2, datapoints_to_alarm=2,
         metric=Metric("AWS/Lambda", "IteratorAge", (("FunctionName", function_name),), "Maximum"))
 
@@ -44,26 +44,63 @@ def saturation_alarms(stage: Stage) -> list[AlarmSpec]:
         iterator_age_alarm(stage, function_name=stage.function_name),
         AlarmSpec(
             name=f"{prefix}stream-record-failures",
-            description=(f"{stage.function_name} failed to record stream changes (retried, then sent to the "
-                         f"consumer's failure queue). Runbook: {RUNBOOK}"),
+            description=(f"{stage.function_name} failed to record stream changes; they are retried (a record "
+                         f"given up on is in the failure queue, a critical alarm of its own)."),
             threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
             metric=Metric(EMF_NAMESPACE, "StreamRecordFailures", (("Stage", stage.name),), "Sum")),
         AlarmSpec(
             name=f"{prefix}lambda-throttles",
-            description=f"Lambda throttled invocations of {stage.function_name}. Runbook: {RUNBOOK}",
+            description=f"Lambda throttled invocations of {stage.function_name}.",
             threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
-            metric=Metric("AWS/Lambda", "Throttles", function, "Sum")),
+            metric=Metric("AWS/Lambda", "Throttles", function, "Sum"), severity=CRITICAL),
         AlarmSpec(
             name=f"{prefix}lambda-concurrency",
             description=(f"{stage.function_name} ran above {SATURATED:.0%} of {scope} concurrent executions "
-                         f"for 10 minutes. Runbook: {RUNBOOK}"),
+                         f"for 10 minutes."),
             threshold=int(limit * SATURATED), evaluation_periods=2, datapoints_to_alarm=2,
             metric=Metric("AWS/Lambda", "ConcurrentExecutions", dimensions, "Maximum")),
         AlarmSpec(
             name=f"{prefix}idempotency-throttling",
-            description=f"DynamoDB throttled requests on the idempotency table. Runbook: {RUNBOOK}",
+            description="DynamoDB throttled requests on the idempotency table.",
             threshold=0, evaluation_periods=1, datapoints_to_alarm=1, expression="FILL(reads, 0) + FILL(writes, 0)",
             label="Throttle events",
             inputs=(("reads", Metric("AWS/DynamoDB", "ReadThrottleEvents", idempotency, "Sum")),
                     ("writes", Metric("AWS/DynamoDB", "WriteThrottleEvents", idempotency, "Sum")))),
+    ]
+
+
+def _lines(metric: Metric, label: str, **options) -> list:
+    """Returns one dashboard metric line in CloudWatch's array notation."""
+    dimensions = [part for pair in metric.dimensions for part in pair]
+    return [metric.namespace, metric.name, *dimensions, {"label": label, "stat": metric.stat, **options}]
+
+
+def saturation_widgets(stage: Stage, *, queues: list[str], y: int) -> list[dict]:
+    """Returns the dashboard row of saturation and the stream consumer: concurrency against its alarm
+    threshold, throttles, the consumer's iterator age and failed records, and the failure queues' depth."""
+    alarms = {alarm.name.split("-task-api-", 1)[-1]: alarm for alarm in saturation_alarms(stage)}
+    concurrency, iterator_age = alarms["lambda-concurrency"], alarms["stream-iterator-age"]
+
+    def widget(title: str, metrics: list, x: int, annotation: AlarmSpec | None = None) -> dict:
+        properties = {"title": title, "view": "timeSeries", "stacked": False, "region": stage.region,
+                      "period": PERIOD, "metrics": metrics}
+        if annotation is not None:  # the alarm's threshold as a horizontal line
+            properties["annotations"] = {"horizontal": [{"label": "alarm", "value": annotation.threshold}]}
+        return {"type": "metric", "x": x, "y": y, "width": 6, "height": 6, "properties": properties}
+
+    return [
+        widget("Lambda concurrency", [_lines(concurrency.metric, "Concurrent executions")], 0, concurrency),
+        widget("Throttles", [
+            _lines(alarms["lambda-throttles"].metric, "Lambda throttles"),
+            *(_lines(metric, f"Idempotency {query_id} throttled") for query_id, metric in
+              alarms["idempotency-throttling"].inputs),
+        ], 6),
+        widget("Stream consumer", [
+            _lines(iterator_age.metric, "Iterator age (ms)"),
+            _lines(alarms["stream-record-failures"].metric, "Failed records", yAxis="right"),
+        ], 12, iterator_age),
+        widget("Failure queues (messages)", [
+            _lines(Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", queue),), "Maximum"),
+                   queue) for queue in queues
+        ], 18),
     ]

@@ -93,6 +93,10 @@ DASHBOARD = "{stage}-task-api"
 ALARM_PREFIX = "{stage}-task-api-"
 LOG_RETENTION_DAYS = 30
 PERIOD = 300
+# Severity tiers (issue 16): warning -> the alert topic; critical -> also the critical topic (email + pager);
+# emergency -> the composite alarm's inputs, which notify nobody themselves (ops.escalation).
+WARNING, CRITICAL, EMERGENCY = "warning", "critical", "emergency"
+RUNBOOK = "README.md#runbook-{slug}"
 
 
 @dataclass(frozen=True)
@@ -127,15 +131,23 @@ class AlarmSpec:
     expression: str = ""
     label: str = ""
     inputs: tuple[tuple[str, Metric], ...] = ()
+    severity: str = WARNING
 
-    def put_request(self, *, topic_arn: str) -> dict:
-        """Returns the PutMetricAlarm arguments; alarm and OK notifications go to `topic_arn`."""
+    @property
+    def runbook(self) -> str:
+        """Returns the README anchor of this alarm's runbook section (`README.md#runbook-<name without prefix>`)."""
+        return RUNBOOK.format(slug=self.name.split("-task-api-", 1)[-1])
+
+    def put_request(self, *, topic_arn: str, critical_topic_arn: str | None = None) -> dict:
+        """Returns the PutMetricAlarm arguments; ALARM and OK go to the topics of the alarm's severity."""
+        actions = {WARNING: [topic_arn], EMERGENCY: [],
+                   CRITICAL: [topic_arn, critical_topic_arn] if critical_topic_arn else [topic_arn]}[self.severity]
         request = {
             "AlarmName": self.name,
-            "AlarmDescription": self.description,
+            "AlarmDescription": f"[{self.severity}] {self.description} Runbook: {self.runbook}",
             "ActionsEnabled": True,
-            "AlarmActions": [topic_arn],
-            "OKActions": [topic_arn],
+            "AlarmActions": actions,
+            "OKActions": actions,
             "Threshold": float(self.threshold),
             "ComparisonOperator": "GreaterThanThreshold",
             "EvaluationPeriods": self.evaluation_periods,
@@ -207,13 +219,14 @@ def alarms(stage: Stage) -> list[AlarmSpec]:
             name=f"{prefix}lambda-errors",
             description=f"More than 5 invocation errors of {stage.function_name} in 5 minutes.",
             threshold=5, evaluation_periods=1, datapoints_to_alarm=1, metric=_function(stage, "Errors"),
+            severity=CRITICAL,
         ),
         AlarmSpec(
             name=f"{prefix}db-throttling",
             description=f"DynamoDB throttled requests on {stage.tasks_table} or its indexes.",
             threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
             expression=" + ".join(f"FILL({query_id}, 0)" for query_id, _ in throttles), label="Throttle events",
-            inputs=throttles,
+            inputs=throttles, severity=CRITICAL,
         ),
         AlarmSpec(
             name=f"{prefix}slo-p95-latency",
@@ -226,6 +239,7 @@ def alarms(stage: Stage) -> list[AlarmSpec]:
             threshold=0.1, evaluation_periods=3, datapoints_to_alarm=3,
             expression="100 * FILL(errors5xx, 0) / requests", label="5XX rate (%)",
             inputs=(("requests", _api(stage, "Count", "Sum")), ("errors5xx", _api(stage, "5XXError", "Sum"))),
+            severity=CRITICAL,
         ),
     ]
 

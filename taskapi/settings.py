@@ -203,6 +203,10 @@ LOGGING = {
 # ALERT_EMAILS (comma-separated) are subscribed to the stage's alert topic when no --email is given.
 ZAPPA_SETTINGS_FILE = Path(_env("ZAPPA_SETTINGS_FILE", str(BASE_DIR / "zappa_settings.json")))
 ALERT_EMAILS = _env_list("ALERT_EMAILS", [])
+# Issue 16's upper tiers: addresses on the critical and emergency topics, and the critical topic's HTTPS pager.
+ALERT_CRITICAL_EMAILS = _env_list("ALERT_CRITICAL_EMAILS", [])
+ALERT_EMERGENCY_EMAILS = _env_list("ALERT_EMERGENCY_EMAILS", [])
+ALERT_PAGER_URL = _env("ALERT_PAGER_URL", "")
 
 # --- Reliability and security (issue 6) ---
 

@@ -51,6 +51,9 @@ class Emulator:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
+        from ops.management.commands.emulator import moto_gaps_patch
+
+        moto_gaps_patch()  # moto has no PutCompositeAlarm route (issue 16's emergency alarm)
         moto_app = DomainDispatcherApplication(create_backend_app)
         one_at_a_time = threading.Lock()
 

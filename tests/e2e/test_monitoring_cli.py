@@ -8,7 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from django.test import override_settings
 
+from ops import escalation
+from ops.stages import stage_load
 from tests.harness import ROOT, free_port
 
 pytestmark = pytest.mark.e2e
@@ -34,38 +37,56 @@ def fresh_stage(tmp_path) -> tuple[str, str]:
     return name, str(path)
 
 
+def every_alarm(stage: str, settings_file: str) -> list:
+    """The stage's metric alarms as ops.escalation defines them (seed, saturation, queues, sustained inputs)."""
+    with override_settings(ZAPPA_SETTINGS_FILE=Path(settings_file)):
+        return escalation.every_alarm(stage_load(stage))
+
+
 def test_setup_monitoring_then_again_prints_only_unchanged(fresh_stage):
     stage, settings_file = fresh_stage
     setup = ("setup_monitoring", "--stage", stage, "--email", "you@example.com")
     first = manage(*setup, ZAPPA_SETTINGS_FILE=settings_file)
     second = manage(*setup, ZAPPA_SETTINGS_FILE=settings_file)
+    alarms = every_alarm(stage, settings_file)
+    steps = len(alarms) + 7  # 3 topics, 1 subscription, the emergency composite alarm, dashboard, log retention
     try:
         assert (first.returncode, first.stderr) == (0, "")
         assert first.stdout.splitlines()[0] == f"topic {stage}-task-api-alerts: create"
-        assert first.stdout.splitlines()[-2] == "10 create: applied"
+        assert first.stdout.splitlines()[-2] == f"{steps} create: applied"
         assert (second.returncode, second.stderr) == (0, "")
         *plan, summary, skipped = second.stdout.splitlines()
-        assert len(plan) == 10
+        assert len(plan) == steps
         assert [line for line in plan if not line.endswith((": unchanged", ": unchanged (30 days)"))] == []
-        assert summary == "10 unchanged: nothing to change"
-        _assert_monitoring_exists(stage)
+        assert summary == f"{steps} unchanged: nothing to change"
+        _assert_monitoring_exists(stage, alarms)
         assert skipped == (f"skipped log retention API-Gateway-Execution-Logs_<id of taskapi-{stage}>: "
                            "the API is not deployed yet; run again after deploying")
     finally:
         teardown = manage("teardown_monitoring", "--stage", stage, ZAPPA_SETTINGS_FILE=settings_file)
-    assert (teardown.returncode, teardown.stdout.splitlines()[-1]) == (0, "10 delete: applied")
+    assert (teardown.returncode, teardown.stdout.splitlines()[-1]) == (0, f"{steps} delete: applied")
 
 
-def _assert_monitoring_exists(stage: str) -> None:
-    """Checks on the endpoint itself what setup_monitoring made: alarms, dashboard, topic and subscription."""
+def _assert_monitoring_exists(stage: str, specs: list) -> None:
+    """Checks on the endpoint itself what setup_monitoring made: alarms per tier, the emergency composite alarm,
+    dashboard, topic and subscription."""
     import boto3
 
     region = os.environ["AWS_REGION"]
-    alarms = boto3.client("cloudwatch", region_name=region).describe_alarms(AlarmNamePrefix=f"{stage}-task-api-")
-    topic_arn = next(t["TopicArn"] for t in boto3.client("sns", region_name=region).list_topics()["Topics"]
-                     if t["TopicArn"].endswith(f":{stage}-task-api-alerts"))
-    assert len(alarms["MetricAlarms"]) == 6
-    assert all(a["AlarmActions"] == [topic_arn] == a["OKActions"] for a in alarms["MetricAlarms"])
+    cloudwatch = boto3.client("cloudwatch", region_name=region)
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{stage}-task-api-", AlarmTypes=["MetricAlarm"])
+    topics = [t["TopicArn"] for t in boto3.client("sns", region_name=region).list_topics()["Topics"]]
+    topic_arn, critical, emergency = (next(arn for arn in topics if arn.endswith(f":{stage}-task-api-alerts{tier}"))
+                                      for tier in ("", "-critical", "-emergency"))
+    assert sorted(a["AlarmName"] for a in alarms["MetricAlarms"]) == sorted(spec.name for spec in specs)
+    tiers = {"warning": [topic_arn], "critical": [topic_arn, critical], "emergency": []}
+    severity = {spec.name: spec.severity for spec in specs}
+    assert [a["AlarmName"] for a in alarms["MetricAlarms"]
+            if not a["AlarmActions"] == tiers[severity[a["AlarmName"]]] == a["OKActions"]] == []
+    composite = cloudwatch.describe_alarms(AlarmNames=[f"{stage}-task-api-emergency"],
+                                           AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    assert [(c["AlarmActions"], c["AlarmRule"].count(" OR ") > 0) for c in composite] == [
+        ([topic_arn, critical, emergency], True)]
     dashboard = boto3.client("cloudwatch", region_name=region).get_dashboard(DashboardName=f"{stage}-task-api")
     assert len(json.loads(dashboard["DashboardBody"])["widgets"]) >= 5
     subscriptions = boto3.client("sns", region_name=region).list_subscriptions_by_topic(TopicArn=topic_arn)

@@ -24,6 +24,9 @@ NOT_ON_LAMBDA = {
     "DJANGO_SECRET_KEY": "never committed: read from the SSM parameter DJANGO_SECRET_KEY_PARAMETER",
     "ALERT_EMAILS": "read by the ops commands, which run from a workstation, not the function",
     "ZAPPA_SETTINGS_FILE": "read by the ops commands, which run from a workstation, not the function",
+    "ALERT_CRITICAL_EMAILS": "issue 16: read by setup_monitoring on a workstation, not the function",
+    "ALERT_EMERGENCY_EMAILS": "issue 16: read by setup_monitoring on a workstation, not the function",
+    "ALERT_PAGER_URL": "issue 16: read by setup_monitoring on a workstation, not the function",
     "LOCALSTACK_PORT": "make localstack-up and the LocalStack test tier, on a workstation or CI, not the function",
 }
 
@@ -139,7 +142,8 @@ def test_policy_is_least_privilege(stage):
         "dynamodb": {table, f"{table}/index/status-index", f"{table}/index/owner-status-index",
                      f"{table}-idempotency",  # issue 6: owners' listings, Idempotency-Key records
                      f"{table}/stream/*", f"{table}-changes"},  # issue 13: the feed's stream and change log
-        "sqs": {f"arn:aws:sqs:*:*:taskapi-{stage}-stream-failures"},  # issue 13: the consumer's on-failure queue
+        "sqs": {f"arn:aws:sqs:*:*:taskapi-{stage}-stream-failures",  # issue 13: the consumer's on-failure queue
+                f"arn:aws:sqs:*:*:taskapi-{stage}-async-failures"},  # issue 16: async invocations' on-failure queue
         "logs": {f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",
                  f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}:*"},
         "lambda": {f"arn:aws:lambda:*:*:function:{function}", f"arn:aws:lambda:*:*:function:{function}:*"},

@@ -12,7 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 
+from ops import escalation
 from ops.specs import TableSpec
+from ops.stages import stage_load
 
 ACCOUNT = "123456789012"  # moto's account
 # The table's indexes (status-index, and any later one): throttles on each of them are watched.
@@ -43,8 +45,13 @@ def run(command: str, **options) -> list[str]:
     return out.getvalue().splitlines()
 
 
-def topic_arn(stage: str) -> str:
-    return f"arn:aws:sns:us-east-1:{ACCOUNT}:{stage}-task-api-alerts"
+def topic_arn(stage: str, tier: str = "") -> str:
+    return f"arn:aws:sns:us-east-1:{ACCOUNT}:{stage}-task-api-alerts" + (f"-{tier}" if tier else "")
+
+
+def every_alarm_name(stage: str) -> list[str]:
+    """The names of every metric alarm the specs define for the stage (seed, saturation, queues, sustained)."""
+    return [alarm.name for alarm in escalation.every_alarm(stage_load(stage))]
 
 
 def api_metric(stage: str, name: str, stat: str) -> dict:
@@ -62,16 +69,20 @@ def throttle_metric(stage: str, name: str, index: str | None = None) -> dict:
 
 
 def expected_alarms(stage: str) -> list[dict]:
-    """The six alarms, written out by hand from the issue (not derived from ops.specs)."""
+    """The seed's six alarms, written out by hand from the issues (not derived from ops.specs): warning ones
+    notify the alert topic, critical ones also the critical topic; each description names its tier and runbook."""
     topic = topic_arn(stage)
-    common = {"ActionsEnabled": True, "AlarmActions": [topic], "OKActions": [topic], "InsufficientDataActions": [],
-              "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}
+    warning = {"ActionsEnabled": True, "AlarmActions": [topic], "OKActions": [topic], "InsufficientDataActions": [],
+               "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "notBreaching"}
+    critical = {**warning, "AlarmActions": [topic, topic_arn(stage, "critical")],
+                "OKActions": [topic, topic_arn(stage, "critical")]}
     api_dimensions = [{"Name": "ApiName", "Value": f"taskapi-{stage}"}, {"Name": "Stage", "Value": stage}]
     index_ids = [(f"index{n}Reads", f"index{n}Writes", index) for n, index in enumerate(INDEXES, start=1)]
     return [
-        {**common, "AlarmName": f"{stage}-task-api-db-throttling", "Threshold": 0.0,
+        {**critical, "AlarmName": f"{stage}-task-api-db-throttling", "Threshold": 0.0,
          "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "Dimensions": [],
-         "AlarmDescription": f"DynamoDB throttled requests on tasks-of-{stage} or its indexes.",
+         "AlarmDescription": f"[critical] DynamoDB throttled requests on tasks-of-{stage} or its indexes."
+                            " Runbook: README.md#runbook-db-throttling",
          "Metrics": [
              {"Id": "result", "Label": "Throttle events", "ReturnData": True,
               "Expression": " + ".join(["FILL(tableReads, 0)", "FILL(tableWrites, 0)"] + [
@@ -82,9 +93,10 @@ def expected_alarms(stage: str) -> list[dict]:
                for reads, writes, index in index_ids
                for query_id, name in ((reads, "ReadThrottleEvents"), (writes, "WriteThrottleEvents"))),
          ]},
-        {**common, "AlarmName": f"{stage}-task-api-high-error-rate", "Threshold": 5.0,
+        {**warning, "AlarmName": f"{stage}-task-api-high-error-rate", "Threshold": 5.0,
          "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Dimensions": [],
-         "AlarmDescription": f"More than 5% of taskapi-{stage} API requests failed (4XX or 5XX) for 10 minutes.",
+         "AlarmDescription": f"[warning] More than 5% of taskapi-{stage} API requests failed (4XX or 5XX) for 10 minutes."
+                            " Runbook: README.md#runbook-high-error-rate",
          "Metrics": [
              {"Id": "result", "Label": "Error rate (%)", "ReturnData": True,
               "Expression": "100 * (FILL(errors4xx, 0) + FILL(errors5xx, 0)) / requests"},
@@ -92,28 +104,32 @@ def expected_alarms(stage: str) -> list[dict]:
              {"Id": "errors4xx", "MetricStat": api_metric(stage, "4XXError", "Sum"), "ReturnData": False},
              {"Id": "errors5xx", "MetricStat": api_metric(stage, "5XXError", "Sum"), "ReturnData": False},
          ]},
-        {**common, "AlarmName": f"{stage}-task-api-high-latency", "Threshold": 1000.0,
+        {**warning, "AlarmName": f"{stage}-task-api-high-latency", "Threshold": 1000.0,
          "EvaluationPeriods": 2, "DatapointsToAlarm": 2, "Metrics": [],
-         "AlarmDescription": f"taskapi-{stage} API average latency above 1000 ms for 10 minutes.",
+         "AlarmDescription": f"[warning] taskapi-{stage} API average latency above 1000 ms for 10 minutes."
+                            " Runbook: README.md#runbook-high-latency",
          "Namespace": "AWS/ApiGateway", "MetricName": "Latency", "Dimensions": api_dimensions,
          "Statistic": "Average", "Period": 300},
-        {**common, "AlarmName": f"{stage}-task-api-lambda-errors", "Threshold": 5.0,
+        {**critical, "AlarmName": f"{stage}-task-api-lambda-errors", "Threshold": 5.0,
          "EvaluationPeriods": 1, "DatapointsToAlarm": 1, "Metrics": [],
-         "AlarmDescription": f"More than 5 invocation errors of taskapi-{stage} in 5 minutes.",
+         "AlarmDescription": f"[critical] More than 5 invocation errors of taskapi-{stage} in 5 minutes."
+                            " Runbook: README.md#runbook-lambda-errors",
          "Namespace": "AWS/Lambda", "MetricName": "Errors",
          "Dimensions": [{"Name": "FunctionName", "Value": f"taskapi-{stage}"}], "Statistic": "Sum", "Period": 300},
-        {**common, "AlarmName": f"{stage}-task-api-slo-5xx-rate", "Threshold": 0.1,
+        {**critical, "AlarmName": f"{stage}-task-api-slo-5xx-rate", "Threshold": 0.1,
          "EvaluationPeriods": 3, "DatapointsToAlarm": 3, "Dimensions": [],
-         "AlarmDescription": f"SLO: more than 0.1% of taskapi-{stage} API requests answered 5XX for 15 minutes.",
+         "AlarmDescription": f"[critical] SLO: more than 0.1% of taskapi-{stage} API requests answered 5XX for 15 minutes."
+                            " Runbook: README.md#runbook-slo-5xx-rate",
          "Metrics": [
              {"Id": "result", "Label": "5XX rate (%)", "ReturnData": True,
               "Expression": "100 * FILL(errors5xx, 0) / requests"},
              {"Id": "requests", "MetricStat": api_metric(stage, "Count", "Sum"), "ReturnData": False},
              {"Id": "errors5xx", "MetricStat": api_metric(stage, "5XXError", "Sum"), "ReturnData": False},
          ]},
-        {**common, "AlarmName": f"{stage}-task-api-slo-p95-latency", "Threshold": 500.0,
+        {**warning, "AlarmName": f"{stage}-task-api-slo-p95-latency", "Threshold": 500.0,
          "EvaluationPeriods": 3, "DatapointsToAlarm": 3, "Metrics": [],
-         "AlarmDescription": f"SLO: taskapi-{stage} API p95 latency above 500 ms for 15 minutes.",
+         "AlarmDescription": f"[warning] SLO: taskapi-{stage} API p95 latency above 500 ms for 15 minutes."
+                            " Runbook: README.md#runbook-slo-p95-latency",
          "Namespace": "AWS/ApiGateway", "MetricName": "Latency", "Dimensions": api_dimensions,
          "ExtendedStatistic": "p95", "Period": 300},
     ]
@@ -135,25 +151,39 @@ def subscriptions(stage: str) -> list[tuple[str, str]]:
 
 def test_setup_monitoring_creates_exactly_the_expected_alarms(stage):
     run("setup_monitoring", stage=stage, email=["ops@example.com"])
-    assert described_alarms(stage) == expected_alarms(stage)
+    described = described_alarms(stage)
+    assert [alarm["AlarmName"] for alarm in described] == sorted(every_alarm_name(stage))
+    seed = {alarm["AlarmName"] for alarm in expected_alarms(stage)}
+    assert [alarm for alarm in described if alarm["AlarmName"] in seed] == expected_alarms(stage)
     assert "status-index" in INDEXES
+    # Every alarm names its tier and its runbook; warning -> alerts, critical -> also -critical, sustained -> nobody.
+    tiers = {"warning": [topic_arn(stage)], "critical": [topic_arn(stage), topic_arn(stage, "critical")],
+             "emergency": []}
+    for alarm in described:
+        tier = alarm["AlarmDescription"][1:].split("]", 1)[0]
+        assert alarm["AlarmActions"] == tiers[tier] == alarm["OKActions"], alarm["AlarmName"]
+        slug = alarm["AlarmName"].removeprefix(f"{stage}-task-api-")
+        assert alarm["AlarmDescription"].endswith(f" Runbook: README.md#runbook-{slug}")
+    assert {alarm["AlarmName"].removeprefix(f"{stage}-task-api-") for alarm in described
+            if alarm["AlarmDescription"].startswith("[critical]")} == {
+        "lambda-errors", "db-throttling", "slo-5xx-rate", "lambda-throttles",
+        "async-failures-queue", "stream-failures-queue"}
 
 
 def test_setup_monitoring_prints_its_plan_then_a_second_run_plans_only_unchanged(stage):
     first = run("setup_monitoring", stage=stage, email=["ops@example.com", "dev@example.com"])
+    alarms = [f"alarm {name}: create" for name in every_alarm_name(stage)]
     assert first == [
         f"topic {stage}-task-api-alerts: create",
         "subscription ops@example.com: create (SNS emails a confirmation link)",
         "subscription dev@example.com: create (SNS emails a confirmation link)",
-        f"alarm {stage}-task-api-high-error-rate: create",
-        f"alarm {stage}-task-api-high-latency: create",
-        f"alarm {stage}-task-api-lambda-errors: create",
-        f"alarm {stage}-task-api-db-throttling: create",
-        f"alarm {stage}-task-api-slo-p95-latency: create",
-        f"alarm {stage}-task-api-slo-5xx-rate: create",
+        f"topic {stage}-task-api-alerts-critical: create",
+        f"topic {stage}-task-api-alerts-emergency: create",
+        *alarms,
+        f"composite alarm {stage}-task-api-emergency: create",
         f"dashboard {stage}-task-api: create",
         f"log retention /aws/lambda/taskapi-{stage}: create (30 days; creates the log group)",
-        "11 create: applied",
+        f"{len(alarms) + 8} create: applied",
         f"skipped log retention API-Gateway-Execution-Logs_<id of taskapi-{stage}>: "
         "the API is not deployed yet; run again after deploying",
     ]
@@ -161,7 +191,7 @@ def test_setup_monitoring_prints_its_plan_then_a_second_run_plans_only_unchanged
     assert second == [line.replace(": create (SNS emails a confirmation link)", ": unchanged")
                       .replace(": create (30 days; creates the log group)", ": unchanged (30 days)")
                       .replace(": create", ": unchanged")
-                      for line in first[:-2]] + ["11 unchanged: nothing to change", first[-1]]
+                      for line in first[:-2]] + [f"{len(alarms) + 8} unchanged: nothing to change", first[-1]]
     assert subscriptions(stage) == [("email", "dev@example.com"), ("email", "ops@example.com")]
 
 
@@ -225,7 +255,28 @@ def test_dashboard_has_the_seed_widgets_and_the_app_row(stage):
     ]
     assert {widget["properties"]["region"] for widget in body["widgets"]} == {"us-east-1"}
     assert [(w["x"], w["y"], w["width"]) for w in body["widgets"]] == [
-        (0, 0, 12), (12, 0, 12), (0, 6, 12), (12, 6, 12), (0, 12, 8), (8, 12, 8), (16, 12, 8)]
+        (0, 0, 12), (12, 0, 12), (0, 6, 12), (12, 6, 12), (0, 12, 8), (8, 12, 8), (16, 12, 8),
+        (0, 18, 6), (6, 18, 6), (12, 18, 6), (18, 18, 6)]
+    # Issue 16: saturation and the stream consumer (issue 13), alarm thresholds drawn where there is one.
+    assert widgets["Lambda concurrency"]["metrics"] == [
+        ["AWS/Lambda", "ConcurrentExecutions", {"label": "Concurrent executions", "stat": "Maximum"}]]
+    assert widgets["Lambda concurrency"]["annotations"] == {"horizontal": [{"label": "alarm", "value": 800}]}
+    idempotency = ["TableName", f"tasks-of-{stage}-idempotency"]
+    assert widgets["Throttles"]["metrics"] == [
+        ["AWS/Lambda", "Throttles", *function, {"label": "Lambda throttles", "stat": "Sum"}],
+        ["AWS/DynamoDB", "ReadThrottleEvents", *idempotency, {"label": "Idempotency reads throttled", "stat": "Sum"}],
+        ["AWS/DynamoDB", "WriteThrottleEvents", *idempotency,
+         {"label": "Idempotency writes throttled", "stat": "Sum"}],
+    ]
+    assert widgets["Stream consumer"]["metrics"] == [
+        ["AWS/Lambda", "IteratorAge", *function, {"label": "Iterator age (ms)", "stat": "Maximum"}],
+        ["TaskApi", "StreamRecordFailures", "Stage", stage, {"label": "Failed records", "stat": "Sum", "yAxis": "right"}],
+    ]
+    assert widgets["Stream consumer"]["annotations"] == {"horizontal": [{"label": "alarm", "value": 60000}]}
+    queues = [f"taskapi-{stage}-async-failures", f"taskapi-{stage}-stream-failures"]
+    assert widgets["Failure queues (messages)"]["metrics"] == [
+        ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"label": queue, "stat": "Maximum"}]
+        for queue in queues]
 
 
 def test_a_dashboard_edited_by_hand_is_put_back(stage):
@@ -244,38 +295,40 @@ def test_an_alarm_changed_by_hand_is_updated_back(stage):
         Threshold=50, ComparisonOperator="GreaterThanThreshold")
     lines = run("create_alarms", stage=stage)
     assert f"alarm {stage}-task-api-lambda-errors: update" in lines
-    assert lines[-1] == "6 unchanged, 1 update: applied"
-    assert described_alarms(stage) == expected_alarms(stage)
+    assert lines[-1] == f"{len(every_alarm_name(stage)) + 3} unchanged, 1 update: applied"
+    seed = {alarm["AlarmName"] for alarm in expected_alarms(stage)}
+    assert [alarm for alarm in described_alarms(stage) if alarm["AlarmName"] in seed] == expected_alarms(stage)
 
 
 def test_dry_run_prints_the_plan_and_writes_nothing(stage):
     lines = run("setup_monitoring", stage=stage, email=["ops@example.com"], dry_run=True)
-    assert lines[-2] == "10 create: dry run, nothing changed"
+    assert lines[-2] == f"{len(every_alarm_name(stage)) + 7} create: dry run, nothing changed"
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{stage}-")["MetricAlarms"] == []
     assert client("cloudwatch").list_dashboards(DashboardNamePrefix=f"{stage}-")["DashboardEntries"] == []
     assert all(not topic["TopicArn"].endswith(f":{stage}-task-api-alerts")
                for topic in client("sns").list_topics()["Topics"])
     assert client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/taskapi-{stage}")["logGroups"] == []
     run("setup_monitoring", stage=stage)
-    assert run("teardown_monitoring", stage=stage, dry_run=True)[-1] == "9 delete: dry run, nothing changed"
-    assert len(described_alarms(stage)) == 6
+    alarms = len(every_alarm_name(stage))
+    assert run("teardown_monitoring", stage=stage, dry_run=True)[-1] == (
+        f"{alarms + 6} delete: dry run, nothing changed")
+    assert len(described_alarms(stage)) == alarms
 
 
 def test_teardown_leaves_nothing_behind_but_the_logs(stage):
     run("setup_monitoring", stage=stage, email=["ops@example.com"])
     lines = run("teardown_monitoring", stage=stage)
+    alarms = [f"alarm {name}: delete" for name in every_alarm_name(stage)]
     assert lines == [
-        f"alarm {stage}-task-api-high-error-rate: delete",
-        f"alarm {stage}-task-api-high-latency: delete",
-        f"alarm {stage}-task-api-lambda-errors: delete",
-        f"alarm {stage}-task-api-db-throttling: delete",
-        f"alarm {stage}-task-api-slo-p95-latency: delete",
-        f"alarm {stage}-task-api-slo-5xx-rate: delete",
+        f"composite alarm {stage}-task-api-emergency: delete",
+        *alarms,
         f"dashboard {stage}-task-api: delete",
         "subscription ops@example.com: delete",
         f"topic {stage}-task-api-alerts: delete",
+        f"topic {stage}-task-api-alerts-critical: delete",
+        f"topic {stage}-task-api-alerts-emergency: delete",
         f"log retention /aws/lambda/taskapi-{stage}: delete (the log group and its logs are kept)",
-        "10 delete: applied",
+        f"{len(alarms) + 7} delete: applied",
     ]
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{stage}-")["MetricAlarms"] == []
     assert client("cloudwatch").list_dashboards(DashboardNamePrefix=f"{stage}-")["DashboardEntries"] == []
@@ -286,7 +339,9 @@ def test_teardown_leaves_nothing_behind_but_the_logs(stage):
     groups = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/taskapi-{stage}")["logGroups"]
     assert [(group["logGroupName"], group.get("retentionInDays")) for group in groups] == [
         (f"/aws/lambda/taskapi-{stage}", None)]
-    assert run("teardown_monitoring", stage=stage)[-1] == "9 absent: nothing to change"
+    assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{stage}-", AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"] == []
+    assert run("teardown_monitoring", stage=stage)[-1] == f"{len(alarms) + 6} absent: nothing to change"
 
 
 def test_the_api_execution_log_group_gets_retention_once_the_api_exists(stage):
@@ -296,7 +351,7 @@ def test_the_api_execution_log_group_gets_retention_once_the_api_exists(stage):
         assert lines[-3:] == [
             f"log retention /aws/lambda/taskapi-{stage}: create (30 days; creates the log group)",
             f"log retention API-Gateway-Execution-Logs_{api_id}/{stage}: create (30 days; creates the log group)",
-            "10 create: applied",
+            f"{len(every_alarm_name(stage)) + 7} create: applied",
         ]
         group = f"API-Gateway-Execution-Logs_{api_id}/{stage}"
         described = client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]

@@ -36,15 +36,21 @@ def test_saturation_alarms_are_created_once_then_unchanged(stage):
                                                       "lambda-throttles", "lambda-concurrency",
                                                       "idempotency-throttling")]
     assert run(stage=stage) == [f"topic {stage}-task-api-alerts: create",
-                                *(f"alarm {name}: create" for name in names), "6 create: applied"]
-    assert run(stage=stage)[-1] == "6 unchanged: nothing to change"
+                                f"topic {stage}-task-api-alerts-critical: create",
+                                f"topic {stage}-task-api-alerts-emergency: create",
+                                *(f"alarm {name}: create" for name in names), "8 create: applied"]
+    assert run(stage=stage)[-1] == "8 unchanged: nothing to change"
     alarms = {alarm["AlarmName"]: alarm for alarm in boto3.client("cloudwatch", region_name=os.environ["AWS_REGION"])
               .describe_alarms(AlarmNamePrefix=f"{stage}-task-api-")["MetricAlarms"]}
     assert sorted(alarms) == sorted(names)
     concurrency = alarms[f"{stage}-task-api-lambda-concurrency"]
     assert (concurrency["MetricName"], concurrency["Threshold"], concurrency["Dimensions"]) == (
         "ConcurrentExecutions", 40.0, [{"Name": "FunctionName", "Value": f"taskapi-{stage}"}])
-    assert all("README.md#runbook-saturation" in alarm["AlarmDescription"] for alarm in alarms.values())
+    assert [alarm["AlarmDescription"].rsplit(" Runbook: ", 1)[1] for alarm in alarms.values()] == [
+        f"README.md#runbook-{name.removeprefix(f'{stage}-task-api-')}" for name in alarms]
+    critical = [f"arn:aws:sns:us-east-1:123456789012:{stage}-task-api-alerts{tier}" for tier in ("", "-critical")]
+    assert alarms[f"{stage}-task-api-lambda-throttles"]["AlarmActions"] == critical
+    assert alarms[f"{stage}-task-api-lambda-concurrency"]["AlarmActions"] == critical[:1]
 
 
 def test_without_reserved_concurrency_the_account_limit_is_watched(tmp_path):

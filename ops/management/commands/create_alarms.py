@@ -1,11 +1,14 @@
-"""manage.py create_alarms: the stage's alert topic and its CloudWatch alarms."""
-from ops import monitoring
+"""manage.py create_alarms: the stage's alert topics (one per severity) and every CloudWatch alarm."""
+from ops import escalation, monitoring
 from ops.command import MonitoringCommand
+from ops.specs import WARNING
 
 
 class Command(MonitoringCommand):
-    help = "Create or update the stage's CloudWatch alarms (and the SNS topic they notify)."
+    help = "Create or update every CloudWatch alarm of the stage, the emergency composite alarm and the topics they notify."
 
     def plan(self, stage, **options):
-        arn = monitoring.topic_arn(stage)
-        return monitoring.topic_steps(stage, arn=arn) + monitoring.alarm_steps(stage, arn=arn)
+        arns = escalation.topic_arns(stage)
+        return (monitoring.topic_steps(stage, arn=arns[WARNING])
+                + escalation.topics_steps(stage, arns=arns, critical_emails=[], pager_url=None, emergency_emails=[])
+                + monitoring.alarm_steps(stage, arns=arns))

@@ -6,6 +6,15 @@ import threading
 from django.core.management.base import BaseCommand, CommandError
 
 
+def moto_gaps_patch() -> None:
+    """Fills what moto 5.2.5 lacks for ops: PutCompositeAlarm (its backend stores composite alarms through the
+    PutMetricAlarm handler, which reads AlarmRule; only the action's route is missing). Idempotent."""
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    if not hasattr(CloudWatchResponse, "put_composite_alarm"):
+        CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm
+
+
 class Command(BaseCommand):
     help = "Serve DynamoDB, CloudWatch, SNS, Logs and IAM locally (moto) until interrupted."
 
@@ -22,6 +31,7 @@ class Command(BaseCommand):
                 probe.bind((host, port))
             except OSError as error:
                 raise CommandError(f"cannot listen on {host}:{port}: {error.strerror} (another emulator?)") from None
+        moto_gaps_patch()
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         self.stdout.write(f"AWS emulator on http://{host}:{port} (set AWS_ENDPOINT_URL to it); Ctrl-C stops it.")
