@@ -207,6 +207,6 @@ bench: bench-batch
 .PHONY: deploy-test
 deploy-test: venv lambda-venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_DYNAMODB_STREAMS \
-		$(BIN)/python -m pytest tests/deploy
+		$(BIN)/python -m pytest -rP tests/deploy
 
 test: deploy-test

@@ -29,7 +29,7 @@ HOST = re.compile(r"^([a-z0-9]+)\.execute-api\.([a-z0-9-]+)\.amazonaws\.com$")
 
 def certificates_write(directory: Path, region: str) -> tuple[Path, Path, Path]:
     """Writes a CA and a leaf for `*.execute-api.<region>.amazonaws.com`; returns (ca.pem, leaf.pem, leaf.key)."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "taskapi deploy rehearsal CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
@@ -64,10 +64,10 @@ class _Gateway(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "ExecuteApiProxy"
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet; the test reports what matters
+    def log_message(self, format, *args):
         pass
 
-    def do_CONNECT(self):  # noqa: N802 - the HTTP method's name
+    def do_CONNECT(self):
         host, _, port = self.path.partition(":")
         if not HOST.match(host) or port != "443":
             self.send_error(403, f"only https://*.execute-api.*.amazonaws.com is served here, not {self.path}")
@@ -110,7 +110,7 @@ class _Gateway(http.server.BaseHTTPRequestHandler):
         self.wfile.write(payload)
         self.wfile.flush()
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _api_request  # noqa: N815
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _api_request
 
 
 class ExecuteApiProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -136,7 +136,7 @@ class ExecuteApiProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def answer(self, host: str, method: str, target: str, headers: dict, body: bytes):
         """Returns (status, headers, body) as API Gateway would for this request."""
         api_id, region = HOST.match(host).groups()
-        clients = dict(endpoint_url=self.endpoint, region_name=region)
+        clients = {"endpoint_url": self.endpoint, "region_name": region}
         gateway = boto3.client("apigateway", **clients)
         path, _, query = target.partition("?")
         stage, _, rest = path.lstrip("/").partition("/")

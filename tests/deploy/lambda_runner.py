@@ -8,7 +8,6 @@ function's own environment plus what Lambda sets, and AWS_ENDPOINT_URL pointing 
 import hashlib
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -1,13 +1,14 @@
 """An emulated AWS for `zappa deploy`: moto's ThreadedMotoServer in-process, with the gaps Zappa falls into closed.
 
 Each `patch_*` function closes one moto 5.2.5 gap (FACTS.md lists them); when moto fixes one, drop its patch
-and the rehearsal says whether moto now behaves. HTTP-level patches are WSGI wrappers around moto's app;
+and rerun the rehearsal to see. HTTP-level patches are WSGI wrappers around moto's app;
 model-level ones wrap one moto method and are undone by `MotoAws.stop()`.
 """
 import io
 import json
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import boto3
@@ -122,7 +123,7 @@ def patch_delete_stack_rest_api(app: WsgiApp, endpoint: Callable[[], str]) -> Ws
         form = parse_qs(_body(environ).decode())
         if form.get("Action") != ["DeleteStack"]:
             return app(environ, start_response)
-        clients = dict(endpoint_url=endpoint(), region_name=REGION)
+        clients = {"endpoint_url": endpoint(), "region_name": REGION}
         try:
             resources = boto3.client("cloudformation", **clients).describe_stack_resources(
                 StackName=form["StackName"][0])["StackResources"]
