@@ -200,3 +200,13 @@ bench-batch: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.batch --ops 100
 
 bench: bench-batch
+
+# Issue 11: the deploy rehearsal. The real Zappa CLI from $(LAMBDA_VENV), the unedited zappa_settings.json:
+# deploy, update, status, manage, invoke, HTTPS requests to the stage URL, undeploy, deploy again, undeploy, against
+# moto server in-process plus the patches for its gaps (tests/deploy/). A few minutes: Zappa packages three times.
+.PHONY: deploy-test
+deploy-test: venv lambda-venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_DYNAMODB_STREAMS \
+		$(BIN)/python -m pytest -rP tests/deploy
+
+test: deploy-test

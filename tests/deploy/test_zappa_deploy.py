@@ -1,0 +1,224 @@
+"""The deploy rehearsal: the real Zappa CLI from .venv-lambda, the unedited zappa_settings.json, on emulated AWS.
+
+`zappa deploy|update|status|manage|invoke|undeploy dev` run as a user runs them, against moto server in this
+process (tests/deploy/moto_aws.py closes the gaps moto has) and an HTTPS proxy serving the stage URL
+(tests/deploy/execute_api.py). Mocked, because it cannot run here: the Lambda runtime itself (the package runs
+in a local python3.11 process with only the SDK beside it) and API Gateway's edge (the proxy makes its events).
+"""
+import json
+import os
+import re
+import subprocess
+import time
+import uuid
+
+import boto3
+import pytest
+import requests
+
+from tests.deploy.execute_api import ExecuteApiProxy, certificates_write
+from tests.deploy.lambda_runner import LambdaRunner
+from tests.deploy.moto_aws import REGION, MotoAws
+from tests.harness import ROOT, free_port
+
+SETTINGS = json.loads((ROOT / "zappa_settings.json").read_text())
+DEV = SETTINGS["dev"]
+ZAPPA = ROOT / ".venv-lambda" / "bin" / "zappa"
+FUNCTION = f"{DEV['project_name']}-dev"
+ROLE = f"{FUNCTION}-ZappaLambdaExecutionRole"
+KEEP_WARM_RULE = f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"
+STATIC_FILE = "rest_framework/img/grid.png"
+# `zappa deploy|update` package the project each time: ~5 min in all on an idle 2-core machine, 10 at load 18.
+pytestmark = pytest.mark.timeout(1500)
+
+
+@pytest.fixture(scope="module")
+def aws(tmp_path_factory):
+    """moto (patched) and the execute-api proxy on loopback; yields (clients factory, zappa's environment)."""
+    work = tmp_path_factory.mktemp("deploy")
+    port = free_port()
+    runner = LambdaRunner(work / "lambda", f"http://127.0.0.1:{port}")
+    server = MotoAws(port, runner)
+    server.start()
+    certificates = certificates_write(work, REGION)
+    proxy_port = free_port()
+    proxy = ExecuteApiProxy(proxy_port, server.endpoint, certificates).start()
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("AWS_", "STAGE", "TASKS_", "IDEMPOTENCY_", "DJANGO_", "VIRTUAL_ENV"))}
+    env.update({
+        "AWS_ENDPOINT_URL": server.endpoint, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION, "VIRTUAL_ENV": str(ZAPPA.parent.parent),
+        "PATH": f"{ZAPPA.parent}:{env.get('PATH', '/usr/bin:/bin')}",
+        **ExecuteApiProxy.client_environment(proxy_port, certificates[0]),
+    })
+
+    def client(service: str):
+        return boto3.client(service, endpoint_url=server.endpoint, region_name=REGION,
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    try:
+        yield client, env, proxy, runner
+    finally:
+        proxy.stop()
+        server.stop()
+        runner.close()
+
+
+def zappa(env: dict, *args: str) -> str:
+    """Runs `zappa <args>` in the project as a user would; returns its output, failing on a non-zero exit."""
+    started = time.monotonic()
+    done = subprocess.run([str(ZAPPA), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                          check=False)
+    output = done.stdout + done.stderr
+    print(f"zappa {' '.join(args)}: exit {done.returncode} in {time.monotonic() - started:.1f} s")
+    assert done.returncode == 0, output
+    assert "Traceback" not in output, output
+    return output
+
+
+def stage_url(output: str) -> str:
+    """The stage URL `zappa deploy|update` prints."""
+    return re.search(r"(https://[a-z0-9]+\.execute-api\.[a-z0-9-]+\.amazonaws\.com/dev)", output).group(1)
+
+
+def assert_function_as_configured(client) -> None:
+    config = client("lambda").get_function_configuration(FunctionName=FUNCTION)
+    assert {key: config[key] for key in ("Handler", "Runtime", "MemorySize", "Timeout")} == {
+        "Handler": DEV["lambda_handler"], "Runtime": DEV["runtime"],
+        "MemorySize": DEV["memory_size"], "Timeout": DEV["timeout_seconds"]}
+    assert config["TracingConfig"] == {"Mode": "Active"}
+    assert config["Environment"]["Variables"] == DEV["aws_environment_variables"]
+    assert config["Role"].endswith(f":role/{ROLE}")
+
+
+def assert_role_is_exactly_the_policy(client) -> None:
+    iam = client("iam")
+    assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == ["zappa-permissions"]
+    document = iam.get_role_policy(RoleName=ROLE, PolicyName="zappa-permissions")["PolicyDocument"]
+    assert document == json.loads((ROOT / DEV["attach_policy"]).read_text())
+    assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
+
+
+def assert_rest_api(client, url: str) -> None:
+    gateway = client("apigateway")
+    api_id = url.split("//")[1].split(".")[0]
+    api = gateway.get_rest_api(restApiId=api_id)
+    assert api["name"] == FUNCTION
+    assert api["binaryMediaTypes"] == ["*/*"]
+    resources = {item["path"]: item for item in gateway.get_resources(restApiId=api_id, embed=["methods"])["items"]}
+    assert set(resources) == {"/", "/{proxy+}"}
+    role_arn = client("iam").get_role(RoleName=ROLE)["Role"]["Arn"]
+    function_arn = client("lambda").get_function_configuration(FunctionName=FUNCTION)["FunctionArn"]
+    for resource in resources.values():
+        integration = resource["resourceMethods"]["ANY"]["methodIntegration"]
+        assert integration["type"] == "AWS_PROXY"
+        assert function_arn in integration["uri"]
+        assert integration["credentials"] == role_arn
+    assert gateway.get_stage(restApiId=api_id, stageName="dev")["stageName"] == "dev"
+
+
+def assert_keep_warm(client) -> None:
+    events = client("events")
+    rule = events.describe_rule(Name=KEEP_WARM_RULE)
+    assert rule["ScheduleExpression"] == DEV["keep_warm_expression"]
+    assert rule["State"] == "ENABLED"
+    targets = events.list_targets_by_rule(Rule=KEEP_WARM_RULE)["Targets"]
+    assert [target["Arn"].rsplit(":", 1)[-1] for target in targets] == [FUNCTION]
+
+
+def use_the_api(url: str, env: dict) -> None:
+    """Real HTTPS requests to the stage URL, through the proxy with its CA, as any client would send them."""
+    session = requests.Session()
+
+    def call(method: str, path: str, **kwargs) -> requests.Response:
+        # Per request: requests lets REQUESTS_CA_BUNDLE from the environment override a session's verify.
+        return session.request(method, f"{url}{path}", proxies={"https": env["HTTPS_PROXY"]},
+                               verify=env["REQUESTS_CA_BUNDLE"], timeout=60, **kwargs)
+
+    created = call("POST", "/tasks", json={"title": "Ship the deploy rehearsal"})
+    assert created.status_code == 201, created.text
+    task = created.json()
+    assert task["title"] == "Ship the deploy rehearsal"
+    assert created.headers["Location"] == f"{url}/tasks/{task['taskId']}"  # the stage prefix restored
+    fetched = call("GET", f"/tasks/{task['taskId']}")
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json() == task
+    listed = call("GET", "/tasks")
+    assert listed.status_code == 200, listed.text
+    assert task["taskId"] in [item["taskId"] for item in listed.json()["results"]]
+    static = call("GET", f"/static/{STATIC_FILE}")
+    assert static.status_code == 200
+    assert static.headers["Content-Type"] == "image/png"
+    assert static.content == (ROOT / "staticfiles" / STATIC_FILE).read_bytes()
+    schema = call("GET", "/openapi.json")
+    assert schema.status_code == 200
+    assert schema.json()["paths"]
+    missing = call("GET", f"/tasks/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+
+
+def assert_undeployed(client, url: str, buckets: list[str]) -> None:
+    """What `zappa undeploy` leaves: the deployment bucket (emptied of this project's code) and the role."""
+    api_id = url.split("//")[1].split(".")[0]
+    assert FUNCTION not in [f["FunctionName"] for f in client("lambda").list_functions()["Functions"]]
+    assert api_id not in [api["id"] for api in client("apigateway").get_rest_apis()["items"]]
+    assert FUNCTION not in [s["StackName"] for s in client("cloudformation").list_stacks()["StackSummaries"]
+                            if s["StackStatus"] != "DELETE_COMPLETE"]
+    assert client("events").list_rules(NamePrefix=FUNCTION)["Rules"] == []
+    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == buckets
+    assert client("s3").list_objects_v2(Bucket=DEV["s3_bucket"]).get("KeyCount", 0) == 0
+    assert client("iam").get_role(RoleName=ROLE)["Role"]["RoleName"] == ROLE
+
+
+def test_zappa_deploy_update_use_undeploy_and_deploy_again(aws):
+    client, env, proxy, runner = aws
+    # What a user creates once per stage before a first deploy (README): the secret key parameter.
+    client("ssm").put_parameter(Name=DEV["aws_environment_variables"]["DJANGO_SECRET_KEY_PARAMETER"],
+                                Type="SecureString", Value="rehearsal-" + "k" * 50)
+
+    deployed = zappa(env, "deploy", "dev")
+    assert "Problem setting permissions" not in deployed
+    url = stage_url(deployed)
+    buckets = [DEV["s3_bucket"]]
+    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == buckets
+    assert (proxy.requests[-1][1], proxy.requests[-1][2]) == (f"/dev{DEV['touch_path']}", 200)  # Zappa's touch
+    assert_function_as_configured(client)
+    assert_role_is_exactly_the_policy(client)
+    assert_rest_api(client, url)
+    assert_keep_warm(client)
+
+    updated = zappa(env, "update", "dev")
+    assert stage_url(updated) == url
+    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == buckets
+    assert_function_as_configured(client)
+    assert_role_is_exactly_the_policy(client)
+
+    status = zappa(env, "status", "dev")
+    assert re.search(rf"Lambda Name:\s+{FUNCTION}\b", status), status
+    assert re.search(r"API Gateway URL:\s+" + re.escape(url), status), status
+
+    managed = zappa(env, "manage", "dev", "create_table")
+    assert f"table {DEV['aws_environment_variables']['TASKS_TABLE']}: create" in managed, managed
+    tables = client("dynamodb").list_tables()["TableNames"]
+    assert {DEV["aws_environment_variables"][name] for name in ("TASKS_TABLE", "IDEMPOTENCY_TABLE", "CHANGES_TABLE")
+            } <= set(tables)
+
+    invoked = zappa(env, "invoke", "dev", "taskapi.lambda_function.status")
+    assert json.dumps({"stage": "dev", "table": "taskapi-dev-tasks", "table_status": "ACTIVE"}) in invoked, invoked
+    assert runner.invocations[-1] == (FUNCTION, {"command": "taskapi.lambda_function.status"})
+
+    use_the_api(url, env)
+
+    zappa(env, "undeploy", "dev", "--yes")
+    assert_undeployed(client, url, buckets)
+
+    again = zappa(env, "deploy", "dev")
+    second_url = stage_url(again)
+    assert second_url != url  # a new REST API: the first one was deleted
+    assert sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"]) == buckets  # the bucket is reused
+    assert_function_as_configured(client)
+    assert_role_is_exactly_the_policy(client)
+    assert_rest_api(client, second_url)
+    zappa(env, "undeploy", "dev", "--yes")
+    assert_undeployed(client, second_url, buckets)
