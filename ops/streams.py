@@ -77,7 +77,7 @@ class StreamPoller:
             batch = [_lambda_record(record, arn=self.arn) for record in records]
             try:
                 answer = self.handler({"Records": batch}, None) or {}
-            except Exception:  # noqa: BLE001 - a crashed invocation: Lambda retries the whole batch
+            except Exception:
                 logger.exception("stream batch of shard %s crashed the handler", shard_id)
                 answer = {"batchItemFailures": [{"itemIdentifier": batch[0]["dynamodb"]["SequenceNumber"]}]}
             failed = [item.get("itemIdentifier") for item in answer.get("batchItemFailures") or []]
