@@ -252,3 +252,13 @@ SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W008", "security.W021"]
 # feed token older than that is 410 Gone. The poller stands in for Lambda's event source mapping locally.
 CHANGES_TABLE = _env("CHANGES_TABLE", f"{TASKS_TABLE}-changes")
 CHANGES_RETENTION_SECONDS = int(_env("CHANGES_RETENTION_SECONDS", str(7 * 24 * 3600)))
+
+# Real-time updates over WebSockets (issue 14): open connections (owner, TTL) in their own table. API
+# Gateway closes a connection after 2 h, so a record lapses a little after that if $disconnect never came.
+# Pushes go to each connection's own stage endpoint unless the SDK's AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
+# names another (the local gateway of `make run`); each push waits at most the timeout, a few at a time.
+CONNECTIONS_TABLE = _env("CONNECTIONS_TABLE", f"{TASKS_TABLE}-connections")
+CONNECTION_TTL_SECONDS = int(_env("CONNECTION_TTL_SECONDS", str(2 * 3600 + 600)))
+WEBSOCKET_CALLBACK_URL = _env("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", "")
+WEBSOCKET_PUSH_WORKERS = int(_env("WEBSOCKET_PUSH_WORKERS", "8"))
+WEBSOCKET_PUSH_TIMEOUT_SECONDS = float(_env("WEBSOCKET_PUSH_TIMEOUT_SECONDS", "2"))
