@@ -36,7 +36,7 @@ npm: node_modules/.installed
 # everything it started. It stops at once, serving nothing, if that emulator port is already taken.
 run: run-venv
 	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
-		AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=http://127.0.0.1:$(WS_PORT); \
+		AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=http://127.0.0.1:$(WS_PORT) WEBSOCKET_PUBLIC_URL=ws://127.0.0.1:$(WS_PORT); \
 	if ! $(BIN)/python -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $(EMULATOR_PORT) 2>/dev/null; then \
 		echo "make run: port $(EMULATOR_PORT) is already in use (another emulator?); nothing started. Use another, e.g. make run EMULATOR_PORT=4567" >&2; \
 		exit 1; \

@@ -71,7 +71,7 @@ class LocalWebSocketGateway:
         return app
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False, shutdown_timeout=5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
@@ -105,11 +105,16 @@ class LocalWebSocketGateway:
         """Closes every socket (each gets its $disconnect) and stops serving."""
         if self._loop is None:
             return
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(15)
+        asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(15)
         self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(10)
             self._loop.close()
+
+    async def _shutdown(self) -> None:
+        for socket in list(self.sockets.values()):
+            await socket.socket.close(code=1001, message=b"Going away")  # as API Gateway does on redeploys
+        await self._runner.cleanup()
 
     @property
     def url(self) -> str:

@@ -1,8 +1,6 @@
 """manage.py ws_gateway: the local API Gateway WebSocket API of `make run`, in front of the real Lambda handler."""
 from django.core.management.base import BaseCommand
 
-from ops.ws_gateway import LocalWebSocketGateway
-
 
 class Command(BaseCommand):
     help = ("Serve WebSockets at ws://HOST:PORT as API Gateway would, invoking the Lambda handler with "
@@ -14,6 +12,7 @@ class Command(BaseCommand):
         parser.add_argument("--stage", default="local", help="The stage name events carry.")
 
     def handle(self, *args, host: str, port: int, stage: str, **options) -> None:
+        from ops.ws_gateway import LocalWebSocketGateway  # aiohttp: in requirements-run, not the Lambda package
         from taskapi.lambda_function import handler
 
         gateway = LocalWebSocketGateway(handler=handler, host=host, port=port, stage=stage)
