@@ -203,3 +203,11 @@ bench-batch: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.batch --ops 100
 
 bench: bench-batch
+
+# WebSocket fan-out (issue 14): batch -> message on 1, 10 and 100 connections through the local gateway on
+# moto, and DynamoDB requests per change. Part of `make bench`; its toy run is in bench-smoke.
+.PHONY: bench-websockets
+bench-websockets: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.websockets --changes 20
+
+bench: bench-websockets
