@@ -265,3 +265,13 @@ WEBSOCKET_PUSH_TIMEOUT_SECONDS = float(_env("WEBSOCKET_PUSH_TIMEOUT_SECONDS", "2
 # The ws(s):// URL the browsable API's task list connects to for live notices; empty (default): none.
 # `make run` sets it to its local gateway; a deployed stage to the URL `zappa status` shows.
 WEBSOCKET_PUBLIC_URL = _env("WEBSOCKET_PUBLIC_URL", "")
+# The OpenAPI document describes the WebSocket messages too (they have no HTTP operation to hang them on).
+SPECTACULAR_SETTINGS["DESCRIPTION"] += (
+    "\n\n## Real-time updates (WebSocket)\n"
+    "Connect to the stage's WebSocket URL (`zappa status` shows it; `ws://127.0.0.1:8001` under `make run`) "
+    "with the same identity as for HTTP. The server sends `{\"type\": \"change\", \"change\", \"taskId\", "
+    "\"version\", \"at\", \"task\", \"since\"}` for each change to your tasks: one `/tasks/changes` entry and "
+    "the feed token after it; after a reconnect, resume with `GET /tasks/changes?since=<token>`. "
+    "Send `{\"action\": \"ping\"}` for `{\"type\": \"pong\"}`; anything else is answered "
+    "`{\"type\": \"error\", \"title\", \"detail\"}`. See the README section \"Real-time updates over WebSockets\"."
+)

@@ -207,3 +207,11 @@ def test_fan_out_reads_only_the_owners_connections(monkeypatch):
     monkeypatch.setattr(connections, "connections_of", lambda *, owner: queried.append(owner) or real(owner=owner))
     assert realtime.changes_push([("lambda:nobody-here", 1), ("lambda:nobody-here", 2), ("lambda:zed", 1)]) == 0
     assert queried == ["lambda:nobody-here", "lambda:zed"]
+
+
+def test_the_openapi_document_describes_the_websocket_messages(api):
+    description = api.get("/openapi.json").json()["info"]["description"]
+    assert description.startswith("A serverless task-management API on AWS Lambda and DynamoDB.\n\n")
+    for shape in ('{"action": "ping"}', '{"type": "pong"}', '"type": "change"', '"since"', '"type": "error"',
+                  "/tasks/changes?since=<token>"):
+        assert shape in description
