@@ -262,6 +262,8 @@ CONNECTION_TTL_SECONDS = int(_env("CONNECTION_TTL_SECONDS", str(2 * 3600 + 600))
 WEBSOCKET_CALLBACK_URL = _env("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", "")
 WEBSOCKET_PUSH_WORKERS = int(_env("WEBSOCKET_PUSH_WORKERS", "8"))
 WEBSOCKET_PUSH_TIMEOUT_SECONDS = float(_env("WEBSOCKET_PUSH_TIMEOUT_SECONDS", "2"))
+# A batch's whole fan-out stops after this long (the function's timeout is 30 s); what is left is counted.
+WEBSOCKET_PUSH_BUDGET_SECONDS = float(_env("WEBSOCKET_PUSH_BUDGET_SECONDS", "10"))
 # The ws(s):// URL the browsable API's task list connects to for live notices; empty (default): none.
 # `make run` sets it to its local gateway; a deployed stage to the URL `zappa status` shows.
 WEBSOCKET_PUBLIC_URL = _env("WEBSOCKET_PUBLIC_URL", "")

@@ -151,16 +151,24 @@ def changes_push(recorded: list[tuple[str | None, int]]) -> int:
             outbox.setdefault(connection, []).append(data)
     if not outbox:
         return 0
+    # However many connections are slow, the batch ends well inside the function's timeout.
+    deadline = time.monotonic() + settings.WEBSOCKET_PUSH_BUDGET_SECONDS
     with ThreadPoolExecutor(max_workers=min(settings.WEBSOCKET_PUSH_WORKERS, len(outbox))) as pool:
-        delivered = sum(pool.map(lambda pair: _deliver(*pair), outbox.items()))
+        delivered = sum(pool.map(lambda pair: _deliver(*pair, deadline=deadline), outbox.items()))
     logger.info("websocket fan-out: %d messages to %d connections", delivered, len(outbox))
     return delivered
 
 
-def _deliver(connection: connections.Connection, messages: list[bytes]) -> int:
-    """Posts one connection's messages in order; stops at its first failure (it resumes from the feed)."""
+def _deliver(connection: connections.Connection, messages: list[bytes], *, deadline: float) -> int:
+    """Posts one connection's messages in order; stops at its first failure or at the deadline (the client
+    resumes from the feed). Returns how many were delivered."""
     endpoint = settings.WEBSOCKET_CALLBACK_URL or connection.endpoint
     for sent, data in enumerate(messages):
+        if time.monotonic() > deadline:
+            logger.warning("websocket fan-out out of time; %d messages to %s not sent",
+                           len(messages) - sent, connection.connection_id)
+            _push_error_metric(len(messages) - sent)
+            return sent
         try:
             aws.connection_post(endpoint, connection.connection_id, data,
                                 timeout=settings.WEBSOCKET_PUSH_TIMEOUT_SECONDS)

@@ -215,3 +215,15 @@ def test_the_openapi_document_describes_the_websocket_messages(api):
     for shape in ('{"action": "ping"}', '{"type": "pong"}', '"type": "change"', '"since"', '"type": "error"',
                   "/tasks/changes?since=<token>"):
         assert shape in description
+
+
+def test_a_fan_out_out_of_time_sends_nothing_more_and_counts_what_it_left(gateway, capsys):
+    connections.connection_save(connection_id="late-connection=", owner="lambda:fay",
+                                endpoint=gateway.management_url, connected_at="x")
+    try:
+        sent = realtime._deliver(connections.connection_get(connection_id="late-connection="),
+                                 [b"{}", b"{}"], deadline=time.monotonic() - 1)
+        assert sent == 0
+        assert '"WebSocketPushErrors": 2' in capsys.readouterr().out
+    finally:
+        connections.connection_delete(connection_id="late-connection=")
