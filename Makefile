@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 EMULATOR_PORT ?= 4566
+WS_PORT ?= 8001
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
 .PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean lambda-venv package bench-package
@@ -34,7 +35,8 @@ npm: node_modules/.installed
 # The API at http://127.0.0.1:$(PORT) on the embedded emulator at 127.0.0.1:$(EMULATOR_PORT); Ctrl-C stops
 # everything it started. It stops at once, serving nothing, if that emulator port is already taken.
 run: run-venv
-	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)}; \
+	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
+		AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=http://127.0.0.1:$(WS_PORT) WEBSOCKET_PUBLIC_URL=ws://127.0.0.1:$(WS_PORT); \
 	if ! $(BIN)/python -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $(EMULATOR_PORT) 2>/dev/null; then \
 		echo "make run: port $(EMULATOR_PORT) is already in use (another emulator?); nothing started. Use another, e.g. make run EMULATOR_PORT=4567" >&2; \
 		exit 1; \
@@ -47,7 +49,8 @@ run: run-venv
 	done; \
 	$(BIN)/python manage.py create_table --wait 15 && \
 	{ $(BIN)/python manage.py stream_poller & poller=$$!; \
-	  trap 'kill $$poller $$emulator 2>/dev/null; wait $$poller $$emulator 2>/dev/null' EXIT INT TERM; } && \
+	  $(BIN)/python manage.py ws_gateway --port $(WS_PORT) & gateway=$$!; \
+	  trap 'kill $$poller $$gateway $$emulator 2>/dev/null; wait $$poller $$gateway $$emulator 2>/dev/null' EXIT INT TERM; } && \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # Only the emulator, for running the API or tests yourself against AWS_ENDPOINT_URL=http://127.0.0.1:4566.
@@ -210,3 +213,11 @@ deploy-test: venv lambda-venv
 		$(BIN)/python -m pytest -rP tests/deploy
 
 test: deploy-test
+
+# WebSocket fan-out (issue 14): batch -> message on 1, 10 and 100 connections through the local gateway on
+# moto, and DynamoDB requests per change. Part of `make bench`; its toy run is in bench-smoke.
+.PHONY: bench-websockets
+bench-websockets: venv
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.websockets --changes 20
+
+bench: bench-websockets

@@ -572,3 +572,29 @@ def function_invoke_config(name: str) -> dict | None:
 def function_invoke_config_put(request: dict) -> None:
     """Sets the function's asynchronous retries and on-failure destination (Put replaces the whole config)."""
     _call("lambda", "put_function_event_invoke_config", **request)
+
+
+# API Gateway Management API: pushes to WebSocket connections (issue 14).
+
+class ConnectionGone(Exception):
+    """The WebSocket connection is closed (410 GoneException): forget it."""
+
+
+@functools.cache
+def _management_client(endpoint: str, timeout: float):
+    # The Management API lives at each stage's own URL, so the endpoint is explicit; one retry at most, so a
+    # slow connection costs its push a bounded time.
+    config = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=timeout, read_timeout=timeout,
+                    max_pool_connections=max(10, settings.WEBSOCKET_PUSH_WORKERS))
+    return boto3.session.Session().client("apigatewaymanagementapi", region_name=settings.AWS_REGION,
+                                          endpoint_url=endpoint, config=config)
+
+
+def connection_post(endpoint: str, connection_id: str, data: bytes, *, timeout: float) -> None:
+    """Sends one message to a connection (PostToConnection). Raises ConnectionGone when it is closed."""
+    try:
+        _management_client(endpoint, timeout).post_to_connection(ConnectionId=connection_id, Data=data)
+    except ClientError as error:
+        if _code(error) == "GoneException":
+            raise ConnectionGone(connection_id) from None
+        raise

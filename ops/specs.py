@@ -382,3 +382,27 @@ def stream_consumer(stage: Stage, *, stream_arn: str, function_arn: str, queue_a
         "DestinationConfig": {"OnFailure": {"Destination": queue_arn}},
         "Enabled": True,
     }
+
+
+# Real-time updates (issue 14): the open WebSocket connections, found by owner for a fan-out.
+
+@dataclass(frozen=True)
+class ConnectionsTableSpec:
+    """The WebSocket connections: keyed by connection id, owner-index for fan-out, lapsed by DynamoDB TTL."""
+
+    name: str
+    ttl_attribute: str = "expiresAt"
+
+    def create_request(self) -> dict:
+        """Returns the CreateTable arguments: on-demand, SSE, and the owner-index GSI."""
+        request = _keyed_table_request(self.name, [("connectionId", "S", "HASH")])
+        request["AttributeDefinitions"].append({"AttributeName": "owner", "AttributeType": "S"})
+        request["GlobalSecondaryIndexes"] = [{
+            "IndexName": "owner-index", "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"}],
+            "Projection": {"ProjectionType": "ALL"}}]
+        return request
+
+
+def connections_table() -> ConnectionsTableSpec:
+    """Returns the desired WebSocket connections table of this stage."""
+    return ConnectionsTableSpec(name=settings.CONNECTIONS_TABLE)

@@ -66,10 +66,12 @@ http_handler = make_lambda_handler(StagePrefixMiddleware(application), binary_su
 
 
 def event_kind(event: Any) -> str:
-    """Returns what an invocation is: http, stream, keep_warm, scheduled, manage, command, raw_command or unknown."""
+    """Returns what an invocation is: http, websocket, stream, keep_warm, scheduled, manage, command, raw_command or unknown."""
     if not isinstance(event, dict):
         return "unknown"
     context = event.get("requestContext")
+    if isinstance(context, dict) and "connectionId" in context and "eventType" in context:
+        return "websocket"  # API Gateway WebSocket API: $connect, $disconnect, $default (issue 14)
     if "httpMethod" in event or (isinstance(context, dict) and ("elb" in context or "http" in context)):
         return "http"
     if event.get("detail-type") == "Scheduled Event":
@@ -94,10 +96,14 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             # ALB passes this on as the status line's reason phrase.
             response["statusDescription"] = f"{response['statusCode']} {HTTPStatus(response['statusCode']).phrase}"
         return response
-    if kind == "stream":
-        from tasks import feed  # the changes feed's consumer (issue 13)
+    if kind == "websocket":
+        from tasks import realtime
 
-        return feed.stream_batch(event["Records"])
+        return realtime.websocket_event(event)
+    if kind == "stream":
+        from tasks import realtime  # the changes feed's consumer (issue 13), then the WebSocket fan-out (issue 14)
+
+        return realtime.stream_batch_push(event["Records"])
     if kind == "keep_warm":
         # Django is already set up at import; a warm container needs nothing else.
         return {"warm": True}

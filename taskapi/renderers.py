@@ -1,4 +1,5 @@
 """JSON rendering that labels error bodies as RFC 9457 problem documents, and the browsable API."""
+from django.conf import settings
 from rest_framework import serializers
 from rest_framework.renderers import BrowsableAPIRenderer, HTMLFormRenderer, JSONRenderer
 
@@ -41,6 +42,9 @@ class TaskBrowsableAPIRenderer(BrowsableAPIRenderer):
 
     def get_context(self, data, accepted_media_type, renderer_context):
         context = super().get_context(data, accepted_media_type, renderer_context)
+        # The task list shows changes live over WebSockets (issue 14) where a URL is configured.
+        if getattr(context["view"], "action", None) == "list" and settings.WEBSOCKET_PUBLIC_URL:
+            context["live_url"] = settings.WEBSOCKET_PUBLIC_URL
         if context["response"].status_code >= 400:
             context["response_headers"]["Content-Type"] = PROBLEM_CONTENT_TYPE
         if context["response"].status_code == 404:

@@ -256,3 +256,28 @@ SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W008", "security.W021"]
 # feed token older than that is 410 Gone. The poller stands in for Lambda's event source mapping locally.
 CHANGES_TABLE = _env("CHANGES_TABLE", f"{TASKS_TABLE}-changes")
 CHANGES_RETENTION_SECONDS = int(_env("CHANGES_RETENTION_SECONDS", str(7 * 24 * 3600)))
+
+# Real-time updates over WebSockets (issue 14): open connections (owner, TTL) in their own table. API
+# Gateway closes a connection after 2 h, so a record lapses a little after that if $disconnect never came.
+# Pushes go to each connection's own stage endpoint unless the SDK's AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI
+# names another (the local gateway of `make run`); each push waits at most the timeout, a few at a time.
+CONNECTIONS_TABLE = _env("CONNECTIONS_TABLE", f"{TASKS_TABLE}-connections")
+CONNECTION_TTL_SECONDS = int(_env("CONNECTION_TTL_SECONDS", str(2 * 3600 + 600)))
+WEBSOCKET_CALLBACK_URL = _env("AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", "")
+WEBSOCKET_PUSH_WORKERS = int(_env("WEBSOCKET_PUSH_WORKERS", "8"))
+WEBSOCKET_PUSH_TIMEOUT_SECONDS = float(_env("WEBSOCKET_PUSH_TIMEOUT_SECONDS", "2"))
+# A batch's whole fan-out stops after this long (the function's timeout is 30 s); what is left is counted.
+WEBSOCKET_PUSH_BUDGET_SECONDS = float(_env("WEBSOCKET_PUSH_BUDGET_SECONDS", "10"))
+# The ws(s):// URL the browsable API's task list connects to for live notices; empty (default): none.
+# `make run` sets it to its local gateway; a deployed stage to the URL `zappa status` shows.
+WEBSOCKET_PUBLIC_URL = _env("WEBSOCKET_PUBLIC_URL", "")
+# The OpenAPI document describes the WebSocket messages too (they have no HTTP operation to hang them on).
+SPECTACULAR_SETTINGS["DESCRIPTION"] += (
+    "\n\n## Real-time updates (WebSocket)\n"
+    "Connect to the stage's WebSocket URL (`zappa status` shows it; `ws://127.0.0.1:8001` under `make run`) "
+    "with the same identity as for HTTP. The server sends `{\"type\": \"change\", \"change\", \"taskId\", "
+    "\"version\", \"at\", \"task\", \"since\"}` for each change to your tasks: one `/tasks/changes` entry and "
+    "the feed token after it; after a reconnect, resume with `GET /tasks/changes?since=<token>`. "
+    "Send `{\"action\": \"ping\"}` for `{\"type\": \"pong\"}`; anything else is answered "
+    "`{\"type\": \"error\", \"title\", \"detail\"}`. See the README section \"Real-time updates over WebSockets\"."
+)

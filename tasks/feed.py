@@ -89,8 +89,8 @@ def _number(value: dict) -> int:
     return int(value["N"])
 
 
-def change_record(record: dict[str, Any]) -> bool:
-    """Records one DynamoDB stream record in the change log; returns False for one already recorded."""
+def change_record(record: dict[str, Any]) -> int:
+    """Records one DynamoDB stream record in the change log; returns its seq, 0 for one already recorded."""
     stream = record["dynamodb"]
     new, old = stream.get("NewImage"), stream.get("OldImage")
     change = _CHANGES[record["eventName"]]
@@ -104,8 +104,9 @@ def change_record(record: dict[str, Any]) -> bool:
     for _ in range(COUNTER_ATTEMPTS):
         after = changelog.changes_head(owner=owner)
         try:
-            return changelog.change_append(owner=owner, change=change, task_id=current["taskId"]["S"],
-                                           version=_number(current["version"]), at=at, image=image, after=after)
+            appended = changelog.change_append(owner=owner, change=change, task_id=current["taskId"]["S"],
+                                               version=_number(current["version"]), at=at, image=image, after=after)
+            return after + 1 if appended else 0  # the seq: WebSocket pushes carry its token (issue 14)
         except changelog.CounterMoved:
             continue
     raise RuntimeError(f"the change counter of one owner moved {COUNTER_ATTEMPTS} times in a row")

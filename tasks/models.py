@@ -100,3 +100,30 @@ class ChangeModel(Model):
     at = UnicodeAttribute(null=True)
     image = UnicodeAttribute(null=True)  # the task's new image, DynamoDB JSON; absent for deletions
     expires_at = NumberAttribute(null=True, attr_name="expiresAt")  # epoch seconds; the table's TTL
+
+
+class ConnectionOwnerIndex(GlobalSecondaryIndex):
+    """owner-index: the WebSocket connections of one owner, so a fan-out reads only theirs."""
+
+    class Meta:
+        index_name = "owner-index"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+
+
+class ConnectionModel(Model):
+    """One open WebSocket connection (issue 14): who it is, where to post to it, when it lapses (TTL)."""
+
+    class Meta(_Limits):
+        table_name = settings.CONNECTIONS_TABLE
+        region = settings.AWS_REGION
+        billing_mode = "PAY_PER_REQUEST"
+
+    connection_id = UnicodeAttribute(hash_key=True, attr_name="connectionId")
+    owner = UnicodeAttribute()  # the caller's owner id; "-" for anonymous (demo-mode) callers
+    endpoint = UnicodeAttribute()  # the Management API URL of its stage: https://{domainName}/{stage}
+    connected_at = UnicodeAttribute(attr_name="connectedAt")
+    expires_at = NumberAttribute(attr_name="expiresAt")  # epoch seconds; the table's TTL attribute
+
+    owner_index = ConnectionOwnerIndex()

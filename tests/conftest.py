@@ -24,6 +24,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     aws.table_delete(os.environ["TASKS_TABLE"])
     aws.table_delete(os.environ["IDEMPOTENCY_TABLE"])
     aws.table_delete(f"{os.environ['TASKS_TABLE']}-changes")  # the changes feed's log
+    aws.table_delete(f"{os.environ['TASKS_TABLE']}-connections")  # WebSocket connections (issue 14)
     for emulator in _EMULATORS:
         emulator.stop()
 

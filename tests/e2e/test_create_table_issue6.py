@@ -20,7 +20,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 def names():
     stem = f"taskapi-e2e6-{uuid.uuid4().hex[:8]}"
     tables = {"TASKS_TABLE": stem, "IDEMPOTENCY_TABLE": f"{stem}-idempotency",
-              "CHANGES_TABLE": f"{stem}-changes"}  # issue 13: the changes feed's log follows them
+              "CHANGES_TABLE": f"{stem}-changes",  # issue 13: the changes feed's log follows them
+              "CONNECTIONS_TABLE": f"{stem}-connections"}  # issue 14: WebSocket connections, after it
     yield tables
     for name in tables.values():
         try:
@@ -61,7 +62,7 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     idempotency = names["IDEMPOTENCY_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-4:-2] == [f"table {idempotency}: create",
+    assert first.stdout.splitlines()[-6:-4] == [f"table {idempotency}: create",
                                                 f"time to live on {idempotency}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=idempotency)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
@@ -69,20 +70,35 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     ttl = dynamodb().describe_time_to_live(TableName=idempotency)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-4:-2] == [f"table {idempotency}: unchanged",
+    assert second.stdout.splitlines()[-6:-4] == [f"table {idempotency}: unchanged",
                                                  f"time to live on {idempotency}.expiresAt: unchanged"]
 
 
-def test_create_table_makes_the_change_log_with_ttl_once(names):
+def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_once(names):
     changes = names["CHANGES_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-2:] == [f"table {changes}: create", f"time to live on {changes}.expiresAt: enable"]
+    assert first.stdout.splitlines()[-4:-2] == [f"table {changes}: create",
+                                                f"time to live on {changes}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=changes)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "owner", "KeyType": "HASH"},
                                         {"AttributeName": "seq", "KeyType": "RANGE"}]
     ttl = dynamodb().describe_time_to_live(TableName=changes)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
+    # Issue 14, on the same two runs (each costs seconds on every engine): connections, found by owner.
+    connections = names["CONNECTIONS_TABLE"]
+    assert first.stdout.splitlines()[-2:] == [f"table {connections}: create",
+                                              f"time to live on {connections}.expiresAt: enable"]
+    description = dynamodb().describe_table(TableName=connections)["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
+    [index] = description["GlobalSecondaryIndexes"]
+    assert (index["IndexName"], index["KeySchema"], index["Projection"]) == (
+        "owner-index", [{"AttributeName": "owner", "KeyType": "HASH"}], {"ProjectionType": "ALL"})
+    ttl = dynamodb().describe_time_to_live(TableName=connections)["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-2:] == [f"table {changes}: unchanged",
-                                               f"time to live on {changes}.expiresAt: unchanged"]
+    assert second.stdout.splitlines()[-4:] == [f"table {changes}: unchanged",
+                                               f"time to live on {changes}.expiresAt: unchanged",
+                                               f"table {connections}: unchanged",
+                                               f"time to live on {connections}.expiresAt: unchanged"]
+

@@ -28,6 +28,7 @@ NOT_ON_LAMBDA = {
     "ALERT_EMERGENCY_EMAILS": "issue 16: read by setup_monitoring on a workstation, not the function",
     "ALERT_PAGER_URL": "issue 16: read by setup_monitoring on a workstation, not the function",
     "LOCALSTACK_PORT": "make localstack-up and the LocalStack test tier, on a workstation or CI, not the function",
+    "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI": "make run's local WebSocket gateway; deployed, each stage's own URL",
 }
 
 
@@ -141,7 +142,10 @@ def test_policy_is_least_privilege(stage):
     allowed_resources = {
         "dynamodb": {table, f"{table}/index/status-index", f"{table}/index/owner-status-index",
                      f"{table}-idempotency",  # issue 6: owners' listings, Idempotency-Key records
-                     f"{table}/stream/*", f"{table}-changes"},  # issue 13: the feed's stream and change log
+                     f"{table}/stream/*", f"{table}-changes",  # issue 13: the feed's stream and change log
+                     f"{table}-connections", f"{table}-connections/index/owner-index"},  # issue 14: WebSockets
+        # issue 14: PostToConnection on this stage's WebSocket API (its id is known only once deployed)
+        "execute-api": {f"arn:aws:execute-api:*:*:*/{stage}/POST/@connections/*"},
         "sqs": {f"arn:aws:sqs:*:*:taskapi-{stage}-stream-failures",  # issue 13: the consumer's on-failure queue
                 f"arn:aws:sqs:*:*:taskapi-{stage}-async-failures"},  # issue 16: async invocations' on-failure queue
         "logs": {f"arn:aws:logs:*:*:log-group:/aws/lambda/{function}",

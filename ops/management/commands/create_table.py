@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import changes_table, idempotency_table, tasks_table
+from ops.specs import changes_table, connections_table, idempotency_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -33,6 +33,7 @@ class Command(BaseCommand):
             if table is None:
                 self._idempotency(dry_run=dry_run)
                 self._idempotency(dry_run=dry_run, spec=changes_table())
+                self._idempotency(dry_run=dry_run, spec=connections_table())  # WebSockets (issue 14)
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
         except ClientError as error:
