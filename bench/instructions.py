@@ -18,6 +18,7 @@ from pathlib import Path
 from bench.coldstart import APP_HANDLER, BASELINE_HANDLER, BENCH
 
 NULL_HANDLER = "null_handler:handler"
+LAYERS_HANDLER = "layers_handler:handler"
 REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
@@ -34,7 +35,7 @@ def count(*, code_dir: Path, path: list[Path], handler: str, event_file: Path, e
                os.path.realpath(sys.executable), "-I", "-S", "-B", str(BENCH / "cold_child.py"), str(code_dir),
                os.pathsep.join(map(str, path)), handler, str(event_file), str(warm)]
     child_env = {**env, "PATH": "/usr/local/bin:/usr/bin:/bin", "PYTHONHASHSEED": "0"}
-    done = subprocess.run(command, env=child_env, cwd=code_dir, capture_output=True, text=True)
+    done = subprocess.run(command, env=child_env, cwd=code_dir, capture_output=True, text=True, check=False)
     found = REFS.search(done.stderr)
     if done.returncode != 0 or found is None or "BENCH_RESULT " not in done.stdout:
         raise RuntimeError(f"{handler} under valgrind failed ({done.returncode}): {done.stderr[-2000:]}")
@@ -47,7 +48,8 @@ def count(*, code_dir: Path, path: list[Path], handler: str, event_file: Path, e
 def measure(*, code_dir: Path, path: list[Path], events: dict[str, dict], env: dict[str, str], workdir: Path,
             warm: int = 20) -> dict:
     """Returns instruction counts: cold start and per request for app and baseline on `events["get"]`, and
-    the app's per-request count for every other operation in `events` (the baseline serves only GET)."""
+    the app's per-request count for every other operation in `events` (the baseline serves only GET), and
+    the per-request count of the GET's service call without the HTTP stack (bench/layers_handler.py)."""
     files = {}
     for operation, event in events.items():
         files[operation] = workdir / f"instructions-{operation}.json"
@@ -64,6 +66,10 @@ def measure(*, code_dir: Path, path: list[Path], events: dict[str, dict], env: d
     for operation in events:
         if operation != "get":
             summary["app"][operation] = (run(APP_HANDLER, operation, warm) - run(APP_HANDLER, operation, 0)) / warm
+    # The service call alone: what PynamoDB and the domain add to botocore, and what the HTTP stack adds to them.
+    service_once = run(LAYERS_HANDLER, "get", 0)
+    summary["service_cold"] = service_once - zero
+    summary["service_get"] = (run(LAYERS_HANDLER, "get", warm) - service_once) / warm
     summary["ratio_cold"] = summary["app"]["cold"] / summary["baseline"]["cold"]
     summary["ratio_get"] = summary["app"]["get"] / summary["baseline"]["get"]
     return summary
