@@ -14,7 +14,7 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import coldstart, dynamo, issue_method, report
+from bench import coldstart, dynamo, instructions, issue_method, report
 from bench.cost import MIX, PRICES, cost_per_million
 from bench.lambda_runtime import lambda_environment
 from bench.package import package_size
@@ -39,6 +39,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cold-starts", type=int, default=20, help="cold starts per handler")
     parser.add_argument("--method-starts", type=int, default=10, help="issue 19's method: cold starts per handler")
     parser.add_argument("--method-warm", type=int, default=300, help="issue 19's method: warm GETs per handler")
+    parser.add_argument("--instructions", type=int, default=20, metavar="WARM",
+                        help="instruction counts under valgrind with WARM warm events each (0: skip)")
     parser.add_argument("--pages", type=int, default=200, help="list pages per listing and size")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="directory for the JSON")
     return parser.parse_args(argv)
@@ -100,6 +102,14 @@ def run(args: argparse.Namespace) -> dict:
             code_dir=code_dir, path=path, event=rest_v1("GET", f"/tasks/{seeded_id}"), count=args.method_starts,
             warm=args.method_warm, workdir=workdir,
             env=lambda_environment(table=table, dynamodb_url=database.url, code_dir=str(code_dir)))
+        counts = None
+        if args.instructions and instructions.available():
+            _say(f"instruction counts under valgrind ({args.instructions} warm events each): a few minutes")
+            counts = instructions.measure(
+                code_dir=code_dir, path=path, warm=args.instructions, workdir=workdir,
+                events={"get": rest_v1("GET", f"/tasks/{seeded_id}"), "list": rest_v1("GET", "/tasks"),
+                        "create": rest_v1("POST", "/tasks", body={"title": "Bench task", "tags": ["bench"]})},
+                env=lambda_environment(table=table, dynamodb_url=database.url, code_dir=str(code_dir)))
         if sorted(code_dir.rglob("*")) != files_before:
             raise RuntimeError("a cold start wrote into the read-only code directory")
         cold["code"] = source
@@ -134,6 +144,7 @@ def run(args: argparse.Namespace) -> dict:
             "handler": "taskapi.lambda_function.handler",
             "cold_start": cold,
             "issue_method": method,
+            "instructions": counts,
             "warm": warm,
             "list_cost": listing,
             "package": package_size(),

@@ -16,6 +16,10 @@ def _ms(value: float) -> str:
     return f"{value:.1f} ms" if value >= 10 else f"{value:.2f} ms"
 
 
+def _millions(count: float) -> str:
+    return f"{count / 1e6:,.2f} M"
+
+
 def _pcts(stats: dict) -> str:
     return f"{stats['p50']:.2f} / {stats['p95']:.2f} / {stats['p99']:.2f} (CPU {stats['cpu_mean']:.2f})"
 
@@ -55,6 +59,22 @@ def table(results: dict) -> str:
                      f"{base['warm_p50_ms']:.2f} / {base['warm_p95_ms']:.2f}", f"{method['ratio_warm_p50']:.2f}x",
                      f"<= {BUDGETS['method_warm_ratio']}x p50: "
                      f"{_met(method['ratio_warm_p50'] <= BUDGETS['method_warm_ratio'])}"))
+    counts = results.get("instructions")
+    if counts:
+        app, base = counts["app"], counts["baseline"]
+        rows.append(("Cold start (instructions)", "valgrind: handler import + first GET, less the interpreter",
+                     _millions(app["cold"]), _millions(base["cold"]), f"{counts['ratio_cold']:.2f}x",
+                     f"<= {BUDGETS['method_cold_ratio']}x: {_met(counts['ratio_cold'] <= BUDGETS['method_cold_ratio'])}"))
+        rows.append(("Warm get (instructions)", f"per GET, mean of {counts['warm']} after the first",
+                     _millions(app["get"]), _millions(base["get"]), f"{counts['ratio_get']:.2f}x",
+                     f"<= {BUDGETS['method_warm_ratio']}x: {_met(counts['ratio_get'] <= BUDGETS['method_warm_ratio'])}"))
+        rows.append(("Cold start (instructions)", "of which Django set up + the service's first call, no HTTP stack",
+                     _millions(counts["service_cold"]), "", f"{counts['service_cold'] / base['cold']:.2f}x", ""))
+        rows.append(("Warm get (instructions)", "of which the service call alone (PynamoDB + domain, no HTTP)",
+                     _millions(counts["service_get"]), "", f"{counts['service_get'] / base['get']:.2f}x", ""))
+        for operation in sorted(set(app) - {"cold", "get"}):
+            rows.append((f"Warm {operation} (instructions)", f"per request, mean of {counts['warm']}",
+                         _millions(app[operation]), "", f"{app[operation] / app['get']:.2f}x the GET", ""))
     for operation, stats in results["warm"].items():
         budget = ""
         if operation == "get":

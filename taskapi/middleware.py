@@ -1,4 +1,5 @@
 """Request-level middleware: request ids and access logs, and the request body cap."""
+import functools
 import logging
 import os
 import re
@@ -30,9 +31,13 @@ def route_template(request: HttpRequest) -> str:
     match = getattr(request, "resolver_match", None)
     if match is None:
         return f"{request.method} unmatched"
-    route = _NAMED_GROUP.sub(r"{\1}", match.route)
-    route = route.removeprefix("^").removesuffix("$").removesuffix("/?").removesuffix("/")
-    return f"{request.method} /{route}"
+    return f"{request.method} /{_route_path(match.route)}"
+
+
+@functools.lru_cache(maxsize=256)  # one entry per URL pattern: the app's routes are a fixed, small set
+def _route_path(route: str) -> str:
+    route = _NAMED_GROUP.sub(r"{\1}", route)
+    return route.removeprefix("^").removesuffix("$").removesuffix("/?").removesuffix("/")
 
 
 def _trace_root(header: str) -> str | None:

@@ -15,6 +15,8 @@ from tasks.serializers import TaskListQuerySerializer, TaskSerializer, TaskUpdat
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 ALWAYS_ALLOWED_PARAMS = {"format"}  # DRF's renderer override
+# GET /tasks's own parameters, named once: binding a serializer's fields deep-copies them (issue 19).
+LIST_QUERY_PARAMS = frozenset(TaskListQuerySerializer().fields)
 FILTER_PARAMS = ("status", "priority", "tag", "createdFrom", "createdTo", "order")
 
 
@@ -45,7 +47,7 @@ class TaskViewSet(viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
-        allowed = ALWAYS_ALLOWED_PARAMS | (set(TaskListQuerySerializer().fields) if self.action == "list" else set())
+        allowed = ALWAYS_ALLOWED_PARAMS | (LIST_QUERY_PARAMS if self.action == "list" else set())
         errors = {}
         for name, values in request.query_params.lists():
             if name not in allowed:
