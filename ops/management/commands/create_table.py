@@ -29,6 +29,8 @@ class Command(BaseCommand):
                 aws.table_create(request)
             if current is not None:
                 self._indexes(name, current, spec.create_request(), dry_run=dry_run)
+            if table is None:
+                self._backfill(fresh=current is None, dry_run=dry_run)
             self._pitr(name, dry_run=dry_run)
             if table is None:
                 self._idempotency(dry_run=dry_run)
@@ -73,6 +75,14 @@ class Command(BaseCommand):
                 keys = {key["AttributeName"] for key in index["KeySchema"]}
                 attributes = [a for a in desired["AttributeDefinitions"] if a["AttributeName"] in keys]
                 aws.table_index_add(name, index=index, attributes=attributes)
+
+    def _backfill(self, *, fresh: bool, dry_run: bool) -> None:
+        """Issue 18: writes the sharded index keys onto tasks from before them (resumable, online), then
+        records the layout complete, which switches listings to the sharded indexes."""
+        from ops import index_backfill  # imports the models, so only once Django is set up
+
+        self._idempotency(dry_run=dry_run)  # the switch is recorded in the idempotency table
+        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
 
     def _idempotency(self, *, dry_run: bool, spec=None) -> None:
         """The Idempotency-Key table (or `spec`, the change log), with TTL on its expiry attribute."""
