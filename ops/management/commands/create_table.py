@@ -29,12 +29,11 @@ class Command(BaseCommand):
                 aws.table_create(request)
             if current is not None:
                 self._indexes(name, current, spec.create_request(), dry_run=dry_run)
-            if table is None:
-                self._backfill(fresh=current is None, dry_run=dry_run)
             self._pitr(name, dry_run=dry_run)
             if table is None:
                 self._idempotency(dry_run=dry_run)
                 self._idempotency(dry_run=dry_run, spec=changes_table())
+                self._backfill(fresh=current is None, dry_run=dry_run)
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
         except ClientError as error:
@@ -81,7 +80,10 @@ class Command(BaseCommand):
         records the layout complete, which switches listings to the sharded indexes."""
         from ops import index_backfill  # imports the models, so only once Django is set up
 
-        self._idempotency(dry_run=dry_run)  # the switch is recorded in the idempotency table
+        # The switch is recorded in the idempotency table (created just before); a dry run may lack it.
+        if dry_run and aws.table_describe(idempotency_table().name) is None:
+            self.stdout.write("index backfill: start")
+            return
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
 
     def _idempotency(self, *, dry_run: bool, spec=None) -> None:
