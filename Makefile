@@ -200,3 +200,10 @@ bench-batch: venv npm
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.batch --ops 100
 
 bench: bench-batch
+
+# Issue 18: the capacity model (per-partition-key units, current vs write-sharded design, at the goal's load).
+.PHONY: bench-capacity
+bench-capacity: venv
+	$(BIN)/python -m bench.capacity
+
+bench: bench-capacity
