@@ -168,3 +168,20 @@ def test_create_table_reports_the_backfill_and_a_second_run_changes_nothing():
     out = io.StringIO()
     call_command("create_table", stdout=out)
     assert "index backfill: unchanged (complete)" in out.getvalue()
+
+
+def test_the_changes_feed_ignores_a_backfill_write_but_not_a_task_change():
+    from tasks import changelog, feed
+
+    image = {"taskId": {"S": str(uuid.uuid4())}, "title": {"S": "old"}, "status": {"S": "pending"},
+             "priority": {"S": "low"}, "createdAt": {"S": "2026-11-23T10:00:00.000Z"},
+             "updatedAt": {"S": "2026-11-23T10:00:00.000Z"}, "version": {"N": "3"}, "tags": {"L": []},
+             "owner": {"S": f"feed-{uuid.uuid4().hex}"}}
+    keyed = {**image, "listKey": {"S": "x#pending#0"}, "priorityKey": {"S": "x#pending#low#0"}}
+    owner = image["owner"]["S"]
+    backfill_write = {"eventName": "MODIFY", "dynamodb": {"OldImage": image, "NewImage": keyed}}
+    assert feed.change_record(backfill_write) is False
+    assert changelog.changes_head(owner=owner) == 0
+    edited = {**keyed, "title": {"S": "new"}, "version": {"N": "4"}}
+    assert feed.change_record({"eventName": "MODIFY", "dynamodb": {"OldImage": keyed, "NewImage": edited}}) is True
+    assert changelog.changes_head(owner=owner) == 1
