@@ -185,3 +185,35 @@ def test_the_changes_feed_ignores_a_backfill_write_but_not_a_task_change():
     edited = {**keyed, "title": {"S": "new"}, "version": {"N": "4"}}
     assert feed.change_record({"eventName": "MODIFY", "dynamodb": {"OldImage": keyed, "NewImage": edited}}) is True
     assert changelog.changes_head(owner=owner) == 1
+
+
+def test_retiring_the_legacy_indexes_deletes_them_once_and_create_table_does_not_add_them_back():
+    from ops import aws
+    from ops.management.commands.create_table import Command
+    from ops.specs import TableSpec
+
+    name = f"taskapi-test-retire-{uuid.uuid4().hex[:8]}"
+    aws.table_create(TableSpec(name=name).create_request())
+    try:
+        out = io.StringIO()
+        command = Command(stdout=out)
+        command._retire(name, dry_run=False)
+        command._retire(name, dry_run=False)
+        assert out.getvalue().splitlines() == [
+            f"index status-index on {name}: retire", f"index owner-status-index on {name}: retire",
+            f"index status-index on {name}: unchanged (retired)", f"index owner-status-index on {name}: unchanged (retired)"]
+        current = aws.table_describe(name)
+        command._indexes(name, current, TableSpec(name=name).create_request(), dry_run=False, retired=command._retired())
+        indexes = {index["IndexName"] for index in aws.table_describe(name)["GlobalSecondaryIndexes"]}
+        assert indexes == {"list-shard-index", "priority-shard-index"}
+    finally:
+        aws.table_delete(name)
+
+
+def test_legacy_indexes_are_not_retired_before_the_backfill_completes(unmigrated):
+    from django.core.management.base import CommandError
+
+    from ops.management.commands.create_table import Command
+
+    with pytest.raises(CommandError, match="backfill is not complete"):
+        Command(stdout=io.StringIO())._retire(unmigrated, dry_run=False)
