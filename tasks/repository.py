@@ -611,9 +611,11 @@ def _sharded_streams(query: TaskQuery, after: tuple[str, str] | None, limit: int
                      owner: str | None) -> list[Iterator[Task]]:
     """One lazily read stream per (status, shard), from priority-shard-index when filtering by priority."""
     count = shards.shard_count()
-    # A page's tasks spread about evenly over the shards: each reads its share (plus the one that
+    # A page's tasks spread about evenly over the streams: each reads its share (plus the one that
     # tells whether more follow and the one that closes a tie group) and more pages only on demand.
-    page_size = -(-(limit + 2) // count) + 2
+    # A tag still filters, so each read may return fewer: those read whole pages.
+    # (Per shard, not per stream: below 4 KB every Query costs the same 0.5 RCU, so fewer, fuller ones win.)
+    page_size = limit + 2 if query.tag else -(-(limit + 2) // count) + 2
     streams = []
     for status in query.statuses:
         for shard in range(count):
