@@ -86,14 +86,20 @@ class RawTasks:
                                 ConditionExpression="attribute_exists(taskId)", ReturnConsumedCapacity="TOTAL")
 
     def page(self, statuses: tuple[str, ...] = LIST_STATUSES) -> list[dict]:
-        """Newest first: one status-index Query per status, as many items as the app's merge reads."""
+        """Newest first: one list-shard-index Query per (status, shard), as many items as the app's merge
+        reads first (issue 18)."""
+        from tasks import shards
+
+        count = shards.shard_count()
         items = []
         for status in statuses:
-            items += self.client.query(
-                TableName=self.table, IndexName="status-index", ScanIndexForward=False, Limit=PAGE + 2,
-                KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": {"S": status}}, ReturnConsumedCapacity="TOTAL",
-            )["Items"]
+            for shard in range(count):
+                items += self.client.query(
+                    TableName=self.table, IndexName="list-shard-index", ScanIndexForward=False,
+                    Limit=-(-(PAGE + 2) // count) + 2, KeyConditionExpression="listKey = :key",
+                    ExpressionAttributeValues={":key": {"S": shards.list_key(owner=None, status=status, shard=shard)}},
+                    ReturnConsumedCapacity="TOTAL",
+                )["Items"]
         items.sort(key=lambda item: item["createdAt"]["S"], reverse=True)
         return items[:PAGE]
 
