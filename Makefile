@@ -221,3 +221,17 @@ bench-websockets: venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.websockets --changes 20
 
 bench: bench-websockets
+
+# Issue 18: the capacity model (per-partition-key units, current vs write-sharded design, at the goal's load).
+.PHONY: bench-capacity
+bench-capacity: venv
+	$(BIN)/python -m bench.capacity
+
+bench: bench-capacity
+
+# Issue 18: page cost per filter at 1k/10k/100k tasks and the item spread over shards, on DynamoDB Local.
+.PHONY: bench-index
+bench-index: venv npm
+	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.index_cost --sizes $${SIZES:-1000,10000,100000}
+
+bench: bench-index

@@ -37,6 +37,11 @@ def seed_item(number: int, rng: random.Random) -> dict:
         "tags": {"L": [{"S": "seed"}, {"S": f"batch-{number // 1000}"}]},
         "version": {"N": "1"},
     }
+    from tasks import shards  # issue 18: the sharded listing keys the API writes (needs Django set up)
+
+    keys = shards.task_keys(task_id=item["taskId"]["S"], owner=None, status=item["status"]["S"],
+                            priority=item["priority"]["S"])
+    item.update(listKey={"S": keys["list_key"]}, priorityKey={"S": keys["priority_key"]})
     return item
 
 

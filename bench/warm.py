@@ -57,14 +57,25 @@ class RawTasks:
         self.client, self.table = client, table
 
     def create(self) -> str:
+        from tasks import shards
+
         task_id, now = str(uuid.uuid4()), _stamp_now()
+        keys = shards.task_keys(task_id=task_id, owner=None, status="pending", priority="high")  # issue 18
         self.client.put_item(
             TableName=self.table, ConditionExpression="attribute_not_exists(taskId)", ReturnConsumedCapacity="TOTAL",
             Item={"taskId": {"S": task_id}, "title": {"S": "Raw bench task"}, "status": {"S": "pending"},
                   "priority": {"S": "high"}, "createdAt": {"S": now}, "updatedAt": {"S": now},
-                  "tags": {"L": [{"S": "bench"}]}, "version": {"N": "1"}},
+                  "tags": {"L": [{"S": "bench"}]}, "version": {"N": "1"},
+                  "listKey": {"S": keys["list_key"]}, "priorityKey": {"S": keys["priority_key"]}},
         )
         return task_id
+
+    @staticmethod
+    def _keys(task_id: str) -> dict:
+        from tasks import shards
+
+        keys = shards.task_keys(task_id=task_id, owner=None, status="in_progress", priority="high")
+        return {":list": {"S": keys["list_key"]}, ":by": {"S": keys["priority_key"]}}
 
     def get(self, task_id: str) -> dict:
         return self.client.get_item(TableName=self.table, Key={"taskId": {"S": task_id}}, ConsistentRead=True,
@@ -74,11 +85,13 @@ class RawTasks:
         return self.client.update_item(
             TableName=self.table, Key={"taskId": {"S": task_id}}, ReturnValues="ALL_NEW",
             ReturnConsumedCapacity="TOTAL",
-            UpdateExpression="SET #status = :status, updatedAt = :now ADD version :one",
-            ConditionExpression="attribute_exists(taskId)",
+            # Issue 18: a status change moves both sharded keys, conditioned on the priority they use.
+            UpdateExpression="SET #status = :status, updatedAt = :now, listKey = :list, priorityKey = :by "
+                             "ADD version :one",
+            ConditionExpression="attribute_exists(taskId) AND priority = :priority",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":status": {"S": "in_progress"}, ":now": {"S": _stamp_now()},
-                                       ":one": {"N": "1"}},
+                                       ":one": {"N": "1"}, ":priority": {"S": "high"}, **self._keys(task_id)},
         )["Attributes"]
 
     def delete(self, task_id: str) -> None:
@@ -86,14 +99,20 @@ class RawTasks:
                                 ConditionExpression="attribute_exists(taskId)", ReturnConsumedCapacity="TOTAL")
 
     def page(self, statuses: tuple[str, ...] = LIST_STATUSES) -> list[dict]:
-        """Newest first: one status-index Query per status, as many items as the app's merge reads."""
+        """Newest first: one list-shard-index Query per (status, shard), as many items as the app's merge
+        reads first (issue 18)."""
+        from tasks import shards
+
+        count = shards.shard_count()
         items = []
         for status in statuses:
-            items += self.client.query(
-                TableName=self.table, IndexName="status-index", ScanIndexForward=False, Limit=PAGE + 2,
-                KeyConditionExpression="#status = :status", ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":status": {"S": status}}, ReturnConsumedCapacity="TOTAL",
-            )["Items"]
+            for shard in range(count):
+                items += self.client.query(
+                    TableName=self.table, IndexName="list-shard-index", ScanIndexForward=False,
+                    Limit=-(-(PAGE + 2) // count) + 2, KeyConditionExpression="listKey = :key",
+                    ExpressionAttributeValues={":key": {"S": shards.list_key(owner=None, status=status, shard=shard)}},
+                    ReturnConsumedCapacity="TOTAL",
+                )["Items"]
         items.sort(key=lambda item: item["createdAt"]["S"], reverse=True)
         return items[:PAGE]
 

@@ -598,3 +598,20 @@ def connection_post(endpoint: str, connection_id: str, data: bytes, *, timeout: 
         if _code(error) == "GoneException":
             raise ConnectionGone(connection_id) from None
         raise
+
+
+# --- Issue 18: retiring the unsharded listing indexes ---
+
+def table_index_delete(name: str, index: str) -> None:
+    """Deletes a global secondary index of `name` and waits until it is gone (a no-op when it is)."""
+    def present() -> bool:
+        return any(gsi["IndexName"] == index for gsi in (table_describe(name) or {}).get("GlobalSecondaryIndexes", []))
+
+    if not present():
+        return
+    _call("dynamodb", "update_table", TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": index}}])
+    for _ in range(600):  # AWS deletes an index in the background
+        if not present():
+            return
+        time.sleep(1)
+    raise AwsUnavailable(f"index {index} of {name} is still there after 10 minutes")

@@ -18,6 +18,25 @@ OWNER_STATUS_INDEX = {
 }
 
 
+# Issue 18: write-sharded listing indexes (tasks.shards); hash keys "<owner>#<status>[#<priority>]#<shard>".
+SHARDED_INDEXES = [
+    {
+        "IndexName": name,
+        "KeySchema": [
+            {"AttributeName": attribute, "KeyType": "HASH"},
+            {"AttributeName": "createdAt", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    for name, attribute in (("list-shard-index", "listKey"), ("priority-shard-index", "priorityKey"))
+]
+
+
+# The unsharded listing indexes: read only until the backfill completes, then retired by
+# `create_table --retire-legacy-indexes` (status-index's few keys cap creates at ~1,000/s).
+LEGACY_INDEXES = ("status-index", "owner-status-index")
+
+
 @dataclass(frozen=True)
 class TableSpec:
     name: str
@@ -33,6 +52,8 @@ class TableSpec:
                 {"AttributeName": "status", "AttributeType": "S"},
                 {"AttributeName": "createdAt", "AttributeType": "S"},
                 {"AttributeName": "ownerStatus", "AttributeType": "S"},
+                {"AttributeName": "listKey", "AttributeType": "S"},
+                {"AttributeName": "priorityKey", "AttributeType": "S"},
             ],
             "KeySchema": [{"AttributeName": "taskId", "KeyType": "HASH"}],
             "GlobalSecondaryIndexes": [
@@ -45,6 +66,7 @@ class TableSpec:
                     "Projection": {"ProjectionType": "ALL"},
                 },
                 OWNER_STATUS_INDEX,
+                *SHARDED_INDEXES,
             ],
             "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},

@@ -224,6 +224,13 @@ IDEMPOTENCY_TABLE = _env("IDEMPOTENCY_TABLE", f"{TASKS_TABLE}-idempotency")
 IDEMPOTENCY_TTL_SECONDS = int(_env("IDEMPOTENCY_TTL_SECONDS", str(24 * 3600)))
 IDEMPOTENCY_LEASE_SECONDS = int(_env("IDEMPOTENCY_LEASE_SECONDS", "35"))
 
+# Write-sharded listing indexes (issue 18): each owner's (and the unowned) tasks of one status spread
+# over this many GSI partitions; 8 hold 8,000 creates/s of 1 KB tasks for one owner (bench.capacity).
+# Per stage; local stages default to 4, which still crosses shard boundaries on every test tier.
+TASK_INDEX_SHARDS = int(_env("TASK_INDEX_SHARDS", "4" if IS_LOCAL else "8"))
+if not 1 <= TASK_INDEX_SHARDS <= 64:
+    raise ImproperlyConfigured("TASK_INDEX_SHARDS must be between 1 and 64.")
+
 # Callers must bring an API Gateway identity (Cognito, IAM or API key); off means demo mode.
 TASKS_REQUIRE_IDENTITY = _env_bool("TASKS_REQUIRE_IDENTITY", STAGE == "prod")
 REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = ["tasks.authentication.ApiGatewayIdentityAuthentication"]

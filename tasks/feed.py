@@ -94,6 +94,8 @@ def change_record(record: dict[str, Any]) -> int:
     stream = record["dynamodb"]
     new, old = stream.get("NewImage"), stream.get("OldImage")
     change = _CHANGES[record["eventName"]]
+    if change == "updated" and old is not None and old.get("version") == new.get("version"):
+        return False  # every task write bumps the version: this one only added index keys (issue 18's backfill)
     image = new if change != "deleted" else None
     current = new or old
     owner = current.get("owner", {}).get("S")

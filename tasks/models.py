@@ -27,6 +27,28 @@ class OwnerStatusIndex(GlobalSecondaryIndex):
     created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
 
 
+class ListShardIndex(GlobalSecondaryIndex):
+    """list-shard-index: one owner's tasks of one status in one shard, createdAt order (tasks.shards)."""
+
+    class Meta:
+        index_name = "list-shard-index"
+        projection = AllProjection()
+
+    list_key = UnicodeAttribute(hash_key=True, attr_name="listKey")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class PriorityShardIndex(GlobalSecondaryIndex):
+    """priority-shard-index: as list-shard-index, per priority too, so a priority filter reads no others."""
+
+    class Meta:
+        index_name = "priority-shard-index"
+        projection = AllProjection()
+
+    priority_key = UnicodeAttribute(hash_key=True, attr_name="priorityKey")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
 class _Limits:
     """Bounded retries and timeouts shared by every model (settings explain the budget)."""
 
@@ -57,9 +79,14 @@ class TaskModel(Model):
     owner = UnicodeAttribute(null=True)
     owner_status = UnicodeAttribute(null=True, attr_name="ownerStatus")
     write_token = UnicodeAttribute(null=True, attr_name="writeToken")
+    # Sharded listing keys (tasks.shards); absent only on items from before the backfill.
+    list_key = UnicodeAttribute(null=True, attr_name="listKey")
+    priority_key = UnicodeAttribute(null=True, attr_name="priorityKey")
 
     status_index = StatusIndex()
     owner_status_index = OwnerStatusIndex()
+    list_shard_index = ListShardIndex()
+    priority_shard_index = PriorityShardIndex()
 
 
 class IdempotencyRecord(Model):

@@ -2,6 +2,8 @@
 import functools
 import heapq
 import itertools
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +14,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from tasks import shards
 from tasks.domain import IdempotencyInFlight, PreconditionFailed, StoreUnavailable, Task, TaskNotFound, TaskQuery
 from tasks.models import IdempotencyRecord, TaskModel
 
@@ -139,6 +142,7 @@ def _new_item(task: Task, owner: str | None, token: str | None) -> TaskModel:
         owner=owner,
         owner_status=_owner_status(owner, task.status),
         write_token=token,
+        **shards.task_keys(task_id=task.task_id, owner=owner, status=task.status, priority=task.priority),
     )
 
 
@@ -173,16 +177,18 @@ def task_fetch(*, task_id: str, owner: str | None = None) -> Task:
 
 @_store_errors
 def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
-                owner: str | None = None, token: str | None = None) -> Task:
+                owner: str | None = None, token: str | None = None, current: Task | None = None) -> Task:
     """Applies `changes` in one conditional UpdateItem and returns the task as stored.
 
     Only the named attributes are written, so concurrent changes of other fields survive, and the
     item must exist, so a deleted task is never recreated. With `versions`, the stored version must be
-    one of them. Raises TaskNotFound or PreconditionFailed.
+    one of them. `current` (the task as just read, if at hand) saves a read when only one of status and
+    priority changes. Raises TaskNotFound or PreconditionFailed.
     """
+    basis = _key_basis(task_id, changes, current)
     for _ in range(_CLOCK_RETRIES):
         try:
-            return _task(_update(task_id, changes, updated_at, versions, owner, token))
+            return _task(_update(task_id, changes, updated_at, versions, owner, token, basis))
         except UpdateError as error:
             if not _condition_failed(error):
                 raise
@@ -196,8 +202,10 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
             return _task(item)  # a retried copy of this write found its first attempt applied
         if versions is not None and item.version not in versions:
             raise PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
-        # Another writer stored a later updatedAt (a clock a little ahead): write again at its time.
+        # Another writer stored a later updatedAt (a clock a little ahead), or changed the status or
+        # priority the index keys were derived from: write again at its time, from what it stored.
         updated_at = max(updated_at, item.updated_at)
+        basis = _task(item) if basis is not None else None
     raise PreconditionFailed("The task kept changing while this update was written; try again.")
 
 
@@ -208,7 +216,7 @@ _CLOCK_RETRIES = 32
 
 
 def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
-            owner: str | None, token: str | None) -> TaskModel:
+            owner: str | None, token: str | None, basis: Task | None = None) -> TaskModel:
     """One conditional UpdateItem; returns the item as stored. Raises UpdateError."""
     actions = [
         _UPDATABLE[name].remove() if value is None else _UPDATABLE[name].set(value)
@@ -220,6 +228,10 @@ def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: li
     condition = _version_condition(versions, owner) & (TaskModel.updated_at <= updated_at)
     if owner is not None and "status" in changes:
         actions.append(TaskModel.owner_status.set(_owner_status(owner, changes["status"])))
+    if basis is not None or "status" in changes and "priority" in changes:
+        key_actions, key_condition = _index_key_update(task_id, changes, owner, basis)
+        actions += key_actions
+        condition &= key_condition
     if token is not None:
         # A retried copy of this same UpdateItem must not apply twice (nor bump the version twice).
         actions.append(TaskModel.write_token.set(token))
@@ -297,7 +309,10 @@ def task_page(*, query: TaskQuery, after: tuple[str, str] | None, limit: int,
     page costs the same whatever the table's size.
     """
     # limit + 2: the page, one more to know whether a next page exists, one to close a tie group.
-    streams = [_status_tasks(status, query, after, limit + 2, owner) for status in query.statuses]
+    if _sharded_listing():
+        streams = _sharded_streams(query, after, limit, owner)
+    else:
+        streams = [_status_tasks(status, query, after, limit + 2, owner) for status in query.statuses]
     merged = heapq.merge(*streams, key=_order_key, reverse=query.descending)
     tasks = list(itertools.islice(merged, limit + 1))
     return tasks[:limit], len(tasks) > limit
@@ -447,3 +462,167 @@ def idempotency_complete(*, key: str, token: str, response: str) -> None:
         if found.token != token or found.state != "complete":  # else: a retried update whose first try landed
             raise IdempotencyInFlight("Another request took over this Idempotency-Key; retry.",
                                       headers={"Retry-After": "1"}) from None
+
+
+# Write-sharded listing indexes (issue 18): keys kept on every write, listings merged across shards,
+# the backfill of items from before them, and the switch that waits for it.
+
+def _key_basis(task_id: str, changes: dict[str, Any], current: Task | None) -> Task | None:
+    """The stored task whose status or priority an update keeping one of them derives index keys from;
+    None when the update changes neither or both (or the task is gone, so the update fails anyway)."""
+    if ("status" in changes) == ("priority" in changes):
+        return None
+    if current is not None:
+        return current
+    try:
+        return _task(TaskModel.get(task_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def _index_key_update(task_id: str, changes: dict[str, Any], owner: str | None, basis: Task | None):
+    """The SET actions for both sharded index keys after `changes`, and the condition that the status or
+    priority taken from `basis` is still the stored one (so a concurrent change of it is never lost)."""
+    status = changes["status"] if "status" in changes else basis.status
+    priority = changes["priority"] if "priority" in changes else basis.priority
+    keys = shards.task_keys(task_id=task_id, owner=owner, status=status, priority=priority)
+    actions = [TaskModel.list_key.set(keys["list_key"]), TaskModel.priority_key.set(keys["priority_key"])]
+    condition = TaskModel.task_id.exists()
+    if "status" not in changes:
+        condition &= TaskModel.status == status
+    if "priority" not in changes:
+        condition &= TaskModel.priority == priority
+    return actions, condition
+
+
+def _layout_key() -> str:
+    # Idempotency records are keyed by SHA-256 hex digests, so this key never meets a client's.
+    return f"ops#index-layout#{settings.TASKS_TABLE}"
+
+
+_LAYOUT_RECHECK_SECONDS = 30.0
+_layout = {"ready": False, "checked": -_LAYOUT_RECHECK_SECONDS}
+
+
+def _sharded_listing() -> bool:
+    """Whether listings read the sharded indexes: once create_table has recorded their backfill complete.
+
+    Cached per process; until then it looks again at most every 30 s (one GetItem).
+    """
+    if _layout["ready"]:
+        return True
+    moment = time.monotonic()
+    if moment - _layout["checked"] < _LAYOUT_RECHECK_SECONDS:
+        return False
+    _layout["checked"] = moment
+    try:
+        _layout["ready"] = IdempotencyRecord.get(_layout_key(), consistent_read=True).state == "complete"
+    except DoesNotExist:
+        pass
+    return _layout["ready"]
+
+
+def index_layout_reset_cache() -> None:
+    """Forgets the cached switch (tests, and ops after a migration in the same process)."""
+    _layout.update(ready=False, checked=-_LAYOUT_RECHECK_SECONDS)
+
+
+# An ops record that never expires: TTL deletes only items whose expiry has passed.
+_NEVER = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
+def index_backfill_state() -> tuple[str, list | None]:
+    """Returns the backfill's state ("missing", "running" or "complete") and its resume point (per-segment
+    Scan keys, JSON-ready) as create_table last recorded them."""
+    try:
+        record = IdempotencyRecord.get(_layout_key(), consistent_read=True)
+    except DoesNotExist:
+        return "missing", None
+    return record.state, (json.loads(record.response) if record.response else None)
+
+
+def index_backfill_record(*, state: str, resume: list | None = None) -> None:
+    """Records the backfill's state and resume point; "complete" switches listings to the sharded indexes."""
+    IdempotencyRecord(_layout_key(), fingerprint="index-layout", state=state, token="create_table",
+                      lease_until=_NEVER, expires_at=_NEVER,
+                      response=json.dumps(resume) if resume is not None else None).save()
+
+
+@_store_errors
+def task_index_backfill_page(*, segment: int, segments: int, start: dict | None,
+                             page_size: int) -> tuple[dict | None, int, int]:
+    """Scans one page of `segment` from `start` and writes the sharded index keys onto items lacking them
+    (or holding stale ones). Returns (the key to go on from or None at the segment's end, items read,
+    items written).
+
+    Each write is conditioned on the version read and bumps nothing, so it is safe under concurrent
+    writes (a writer that got there first wrote the keys itself) and safe to rerun.
+    """
+    items = TaskModel.scan(segment=segment, total_segments=segments, last_evaluated_key=start,
+                           limit=page_size, page_size=page_size, consistent_read=True)
+    read = written = 0
+    connection = TaskModel._get_connection()
+    for item in items:
+        read += 1
+        keys = shards.task_keys(task_id=item.task_id, owner=item.owner, status=item.status, priority=item.priority)
+        if item.list_key == keys["list_key"] and item.priority_key == keys["priority_key"]:
+            continue
+        try:
+            # The connection's update_item, not the model's: the model's would bump the version (and ETag).
+            connection.update_item(item.task_id, actions=[TaskModel.list_key.set(keys["list_key"]),
+                                                          TaskModel.priority_key.set(keys["priority_key"])],
+                                   condition=TaskModel.version == item.version)
+            written += 1
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+    return (items.last_evaluated_key if read == page_size else None), read, written
+
+
+def _shard_tasks(index, hash_key: str, query: TaskQuery, after: tuple[str, str] | None,
+                 page_size: int) -> Iterator[Task]:
+    """Yields one shard's matching tasks in (createdAt, taskId) query order, strictly past `after`; reads
+    further pages only as the merge asks for them."""
+    lower, upper = query.created_from, query.created_to
+    if after is not None:
+        if query.descending:
+            upper = min(upper, after[0]) if upper else after[0]
+        else:
+            lower = max(lower, after[0]) if lower else after[0]
+    if lower and upper:
+        range_condition = TaskModel.created_at.between(lower, upper)
+    elif lower:
+        range_condition = TaskModel.created_at >= lower
+    elif upper:
+        range_condition = TaskModel.created_at <= upper
+    else:
+        range_condition = None
+    # Owner, status and priority are in the key; only a tag still filters (see README, issue 18).
+    filter_condition = TaskModel.tags.contains(query.tag) if query.tag else None
+    items = index.query(hash_key, range_key_condition=range_condition, filter_condition=filter_condition,
+                        scan_index_forward=not query.descending, page_size=page_size)
+    for _, same_time in itertools.groupby(map(_task, items), key=lambda task: task.created_at):
+        for task in sorted(same_time, key=_order_key, reverse=query.descending):
+            if after is None or (_order_key(task) < after if query.descending else _order_key(task) > after):
+                yield task
+
+
+def _sharded_streams(query: TaskQuery, after: tuple[str, str] | None, limit: int,
+                     owner: str | None) -> list[Iterator[Task]]:
+    """One lazily read stream per (status, shard), from priority-shard-index when filtering by priority."""
+    count = shards.shard_count()
+    # A page's tasks spread about evenly over the streams: each reads its share (plus the one that
+    # tells whether more follow and the one that closes a tie group) and more pages only on demand.
+    # A tag still filters, so each read may return fewer: those read whole pages.
+    # (Per shard, not per stream: below 4 KB every Query costs the same 0.5 RCU, so fewer, fuller ones win.)
+    page_size = limit + 2 if query.tag else -(-(limit + 2) // count) + 2
+    streams = []
+    for status in query.statuses:
+        for shard in range(count):
+            if query.priority:
+                index = TaskModel.priority_shard_index
+                key = shards.priority_key(owner=owner, status=status, priority=query.priority, shard=shard)
+            else:
+                index, key = TaskModel.list_shard_index, shards.list_key(owner=owner, status=status, shard=shard)
+            streams.append(_shard_tasks(index, key, query, after, page_size))
+    return streams

@@ -58,7 +58,7 @@ def task_update(*, task_id: str, changes: dict[str, Any], versions: list[int] | 
         return current
     # The token lets a retried or late duplicate of this write recognise itself instead of applying twice.
     return repository.task_change(task_id=task_id, changes=changes, updated_at=now(), versions=versions,
-                                  owner=owner, token=uuid.uuid4().hex)
+                                  owner=owner, token=uuid.uuid4().hex, current=current)
 
 
 def task_delete(*, task_id: str, versions: list[int] | None = None, owner: str | None = None) -> None:

@@ -38,11 +38,13 @@ def test_bench_runs_every_benchmark_and_prints_one_table(tmp_path):
 
     listing = results["list_cost"]
     assert set(listing) == {str(size) for size in SIZES}
-    for name, queries in (("all", 3), ("status", 1)):
-        # One status-index Query per status, never a Scan: a page reads the same whatever the table's size.
-        assert [listing[str(size)][name]["queries"] for size in SIZES] == [queries, queries]
+    for name, statuses in (("all", 3), ("status", 1)):
+        # Issue 18: a list-shard-index Query per (status, shard) of the dev stage's 8, a few more where one
+        # shard holds more of the page, never a Scan: the cost stays bounded whatever the table's size.
+        queries = [listing[str(size)][name]["queries"] for size in SIZES]
+        assert all(statuses * 8 <= count <= statuses * 8 + 8 for count in queries), queries
         units = [listing[str(size)][name]["read_units"] for size in SIZES]
-        assert units[0] == units[1] > 0
+        assert all(0 < unit <= (statuses * 8 + 8) * 0.5 for unit in units), units
 
     assert results["cost"]["total"] > results["cost"]["api_gateway"] > 0
     table = done.stdout

@@ -49,7 +49,7 @@ def test_create_table_adds_owner_status_index_to_a_table_from_before_it(names):
     assert lines[:2] == [f"table {table}: unchanged", f"index owner-status-index on {table}: add"]
     indexes = {index["IndexName"]: index for index in dynamodb().describe_table(TableName=table)["Table"][
         "GlobalSecondaryIndexes"]}
-    assert set(indexes) == {"status-index", "owner-status-index"}
+    assert set(indexes) == {"status-index", "owner-status-index", "list-shard-index", "priority-shard-index"}
     assert indexes["owner-status-index"]["IndexStatus"] == "ACTIVE"
     assert indexes["owner-status-index"]["KeySchema"] == [{"AttributeName": "ownerStatus", "KeyType": "HASH"},
                                                           {"AttributeName": "createdAt", "KeyType": "RANGE"}]
@@ -62,7 +62,7 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     idempotency = names["IDEMPOTENCY_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-6:-4] == [f"table {idempotency}: create",
+    assert first.stdout.splitlines()[-7:-5] == [f"table {idempotency}: create",
                                                 f"time to live on {idempotency}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=idempotency)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
@@ -70,7 +70,7 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     ttl = dynamodb().describe_time_to_live(TableName=idempotency)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-6:-4] == [f"table {idempotency}: unchanged",
+    assert second.stdout.splitlines()[-7:-5] == [f"table {idempotency}: unchanged",
                                                  f"time to live on {idempotency}.expiresAt: unchanged"]
 
 
@@ -78,7 +78,7 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     changes = names["CHANGES_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-4:-2] == [f"table {changes}: create",
+    assert first.stdout.splitlines()[-5:-3] == [f"table {changes}: create",
                                                 f"time to live on {changes}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=changes)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "owner", "KeyType": "HASH"},
@@ -87,7 +87,7 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     # Issue 14, on the same two runs (each costs seconds on every engine): connections, found by owner.
     connections = names["CONNECTIONS_TABLE"]
-    assert first.stdout.splitlines()[-2:] == [f"table {connections}: create",
+    assert first.stdout.splitlines()[-3:-1] == [f"table {connections}: create",
                                               f"time to live on {connections}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=connections)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
@@ -97,7 +97,7 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     ttl = dynamodb().describe_time_to_live(TableName=connections)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-4:] == [f"table {changes}: unchanged",
+    assert second.stdout.splitlines()[-5:-1] == [f"table {changes}: unchanged",
                                                f"time to live on {changes}.expiresAt: unchanged",
                                                f"table {connections}: unchanged",
                                                f"time to live on {connections}.expiresAt: unchanged"]

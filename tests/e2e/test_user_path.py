@@ -39,7 +39,15 @@ def test_create_table_makes_the_seed_table_and_is_idempotent(fresh_table_name):
     assert table["KeySchema"] == [{"AttributeName": "taskId", "KeyType": "HASH"}]
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
-    index, owner_index = sorted(table["GlobalSecondaryIndexes"], key=lambda index: index["IndexName"] != "status-index")
+    indexes = {index["IndexName"]: index for index in table["GlobalSecondaryIndexes"]}
+    index, owner_index = indexes.pop("status-index"), indexes.pop("owner-status-index")
+    # Issue 18: the write-sharded listing indexes.
+    for name, attribute in (("list-shard-index", "listKey"), ("priority-shard-index", "priorityKey")):
+        sharded = indexes.pop(name)
+        assert (sharded["KeySchema"], sharded["Projection"]) == (
+            [{"AttributeName": attribute, "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+            {"ProjectionType": "ALL"})
+    assert indexes == {}
     assert (index["IndexName"], index["KeySchema"], index["Projection"]) == (
         "status-index",
         [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "createdAt", "KeyType": "RANGE"}],

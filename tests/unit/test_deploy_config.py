@@ -141,6 +141,7 @@ def test_policy_is_least_privilege(stage):
     function = f"taskapi-{stage}"
     allowed_resources = {
         "dynamodb": {table, f"{table}/index/status-index", f"{table}/index/owner-status-index",
+                     f"{table}/index/list-shard-index", f"{table}/index/priority-shard-index",  # issue 18
                      f"{table}-idempotency",  # issue 6: owners' listings, Idempotency-Key records
                      f"{table}/stream/*", f"{table}-changes",  # issue 13: the feed's stream and change log
                      f"{table}-connections", f"{table}-connections/index/owner-index"},  # issue 14: WebSockets

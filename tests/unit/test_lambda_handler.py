@@ -237,7 +237,8 @@ def test_manage_runs_the_command_and_returns_its_output(table, capsys):
                   f"table {table}-changes: unchanged\n"  # issue 13: the changes feed's log, with TTL
                   f"time to live on {table}-changes.expiresAt: unchanged\n"
                   f"table {table}-connections: unchanged\n"  # issue 14: WebSocket connections, with TTL
-                  f"time to live on {table}-connections.expiresAt: unchanged\n",
+                  f"time to live on {table}-connections.expiresAt: unchanged\n"
+                  "index backfill: unchanged (complete)\n",  # issue 18: the sharded listing keys
     }
     # `zappa manage` shows the log tail, so the output is printed too.
     assert capsys.readouterr().out.startswith(f"table {table}: unchanged\n")

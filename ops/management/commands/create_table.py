@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import changes_table, connections_table, idempotency_table, tasks_table
+from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempotency_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -16,8 +16,12 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Print the plan; change nothing.")
         parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                             help="Wait up to this long for the endpoint to come up (for emulators starting).")
+        parser.add_argument("--retire-legacy-indexes", action="store_true",
+                            help="Issue 18: once the backfill is complete and every function runs the sharded "
+                                 "listing, delete status-index and owner-status-index (their hot keys throttle writes).")
 
-    def handle(self, *args, table: str | None, dry_run: bool, wait: float, **options) -> None:
+    def handle(self, *args, table: str | None, dry_run: bool, wait: float, retire_legacy_indexes: bool = False,
+               **options) -> None:
         spec = tasks_table()
         name = table or spec.name
         try:
@@ -28,12 +32,16 @@ class Command(BaseCommand):
                 request["TableName"] = name
                 aws.table_create(request)
             if current is not None:
-                self._indexes(name, current, spec.create_request(), dry_run=dry_run)
+                self._indexes(name, current, spec.create_request(), dry_run=dry_run,
+                              retired=self._retired() if table is None else set())
             self._pitr(name, dry_run=dry_run)
             if table is None:
                 self._idempotency(dry_run=dry_run)
                 self._idempotency(dry_run=dry_run, spec=changes_table())
                 self._idempotency(dry_run=dry_run, spec=connections_table())  # WebSockets (issue 14)
+                self._backfill(fresh=current is None, dry_run=dry_run)
+                if retire_legacy_indexes:
+                    self._retire(name, dry_run=dry_run)
         except aws.AwsUnavailable as error:
             raise CommandError(str(error)) from None
         except ClientError as error:
@@ -63,17 +71,49 @@ class Command(BaseCommand):
         except aws.Unsupported:
             self.stdout.write(f"point-in-time recovery on {name}: skipped (this endpoint does not support it)")
 
-    def _indexes(self, name: str, current: dict, desired: dict, *, dry_run: bool) -> None:
+    def _retired(self) -> set[str]:
+        """The legacy indexes not to add back: all of them once the sharded layout is complete."""
+        from tasks import repository
+
+        try:
+            complete = repository.index_backfill_state()[0] == "complete"
+        except Exception:  # no idempotency table yet: nothing was migrated
+            complete = False
+        return set(LEGACY_INDEXES) if complete else set()
+
+    def _retire(self, name: str, *, dry_run: bool) -> None:
+        from tasks import repository
+
+        if repository.index_backfill_state()[0] != "complete":
+            raise CommandError("the index backfill is not complete; legacy indexes are still read")
+        have = {index["IndexName"] for index in aws.table_describe(name).get("GlobalSecondaryIndexes", [])}
+        for index in LEGACY_INDEXES:
+            self.stdout.write(f"index {index} on {name}: {'retire' if index in have else 'unchanged (retired)'}")
+            if index in have and not dry_run:
+                aws.table_index_delete(name, index)
+
+    def _indexes(self, name: str, current: dict, desired: dict, *, dry_run: bool, retired: set[str] = frozenset()) -> None:
         """Adds the GSIs an existing table lacks (owner-status-index on tables from before it), one at a time."""
         have = {index["IndexName"] for index in current.get("GlobalSecondaryIndexes", [])}
         for index in desired["GlobalSecondaryIndexes"]:
-            if index["IndexName"] in have:
+            if index["IndexName"] in have or index["IndexName"] in retired:
                 continue
             self.stdout.write(f"index {index['IndexName']} on {name}: add")
             if not dry_run:
                 keys = {key["AttributeName"] for key in index["KeySchema"]}
                 attributes = [a for a in desired["AttributeDefinitions"] if a["AttributeName"] in keys]
                 aws.table_index_add(name, index=index, attributes=attributes)
+
+    def _backfill(self, *, fresh: bool, dry_run: bool) -> None:
+        """Issue 18: writes the sharded index keys onto tasks from before them (resumable, online), then
+        records the layout complete, which switches listings to the sharded indexes."""
+        from ops import index_backfill  # imports the models, so only once Django is set up
+
+        # The switch is recorded in the idempotency table (created just before); a dry run may lack it.
+        if dry_run and aws.table_describe(idempotency_table().name) is None:
+            self.stdout.write("index backfill: start")
+            return
+        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
 
     def _idempotency(self, *, dry_run: bool, spec=None) -> None:
         """The Idempotency-Key table (or `spec`, the change log), with TTL on its expiry attribute."""
