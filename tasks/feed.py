@@ -90,12 +90,12 @@ def _number(value: dict) -> int:
 
 
 def change_record(record: dict[str, Any]) -> int:
-    """Records one DynamoDB stream record in the change log; returns its seq, 0 for one already recorded."""
+    """Records one DynamoDB stream record in the change log; returns its seq, 0 when it records nothing."""
     stream = record["dynamodb"]
     new, old = stream.get("NewImage"), stream.get("OldImage")
     change = _CHANGES[record["eventName"]]
     if change == "updated" and old is not None and old.get("version") == new.get("version"):
-        return False  # every task write bumps the version: this one only added index keys (issue 18's backfill)
+        return 0  # not a task change: every task write bumps the version; this only added index keys (issue 18)
     image = new if change != "deleted" else None
     current = new or old
     owner = current.get("owner", {}).get("S")

@@ -29,7 +29,14 @@ ROLE = f"{FUNCTION}-ZappaLambdaExecutionRole"
 KEEP_WARM_RULE = f"{FUNCTION}-zappa-keep-warm-handler.keep_warm_callback"
 STATIC_FILE = "rest_framework/img/grid.png"
 # `zappa deploy|update` package the project each time: ~5 min in all on an idle 2-core machine, 10 at load 18.
-pytestmark = pytest.mark.timeout(1500)
+pytestmark = [
+    pytest.mark.timeout(1500),
+    # moto gap 8: moto's CloudFormation has no AWS::ApiGatewayV2::* resources, which Zappa's stack holds for the
+    # WebSocket API (`websocket_handler_module`, issue 14). moto warns and leaves them out (the project turns
+    # warnings into errors, inside moto's server thread too); the rest of the stack is created as on AWS, so
+    # this rehearsal cannot check the WebSocket API itself (tests/unit/test_websockets* cover its events).
+    pytest.mark.filterwarnings("ignore:Tried to parse AWS..ApiGatewayV2:UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +102,16 @@ def assert_role_is_exactly_the_policy(client) -> None:
     iam = client("iam")
     assert iam.list_role_policies(RoleName=ROLE)["PolicyNames"] == ["zappa-permissions"]
     document = iam.get_role_policy(RoleName=ROLE, PolicyName="zappa-permissions")["PolicyDocument"]
-    assert document == json.loads((ROOT / DEV["attach_policy"]).read_text())
+    expected = json.loads((ROOT / DEV["attach_policy"]).read_text())
+    # Zappa 0.63 itself appends one statement when `websocket_handler_module` is set and it manages the role:
+    # ManageConnections on every API of the account in the region (cli.py, "Automatically add
+    # execute-api:ManageConnections"). It is wider than the policy's own WebSocketPush statement (this stage's
+    # @connections only) and cannot be turned off without giving up `manage_roles`; pinned here so that any
+    # other change to the deployed role fails this test.
+    account = client("sts").get_caller_identity()["Account"]
+    expected["Statement"].append({"Effect": "Allow", "Action": ["execute-api:ManageConnections"],
+                                  "Resource": f"arn:aws:execute-api:{REGION}:{account}:*"})
+    assert document == expected
     assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
 
 

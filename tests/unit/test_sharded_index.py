@@ -180,10 +180,11 @@ def test_the_changes_feed_ignores_a_backfill_write_but_not_a_task_change():
     keyed = {**image, "listKey": {"S": "x#pending#0"}, "priorityKey": {"S": "x#pending#low#0"}}
     owner = image["owner"]["S"]
     backfill_write = {"eventName": "MODIFY", "dynamodb": {"OldImage": image, "NewImage": keyed}}
-    assert feed.change_record(backfill_write) is False
+    assert feed.change_record(backfill_write) == 0  # no change recorded
     assert changelog.changes_head(owner=owner) == 0
     edited = {**keyed, "title": {"S": "new"}, "version": {"N": "4"}}
-    assert feed.change_record({"eventName": "MODIFY", "dynamodb": {"OldImage": keyed, "NewImage": edited}}) is True
+    edited_write = {"eventName": "MODIFY", "dynamodb": {"OldImage": keyed, "NewImage": edited}}
+    assert feed.change_record(edited_write) == 1  # its seq in the owner's log
     assert changelog.changes_head(owner=owner) == 1
 
 
