@@ -9,8 +9,10 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 import uuid
+from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -187,6 +189,40 @@ def assert_undeployed(client, url: str, buckets: list[str]) -> None:
     assert client("iam").get_role(RoleName=ROLE)["Role"]["RoleName"] == ROLE
 
 
+def manage(env: dict, *args: str) -> list[str]:
+    """Runs `python manage.py <args>` from the workstation's venv against the emulated account; its output lines."""
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert (done.returncode, done.stderr) == (0, ""), done.stdout + done.stderr
+    return done.stdout.splitlines()
+
+
+def operate_the_gateway(client, url: str, env: dict) -> None:
+    """Issue 15 on the stage Zappa deployed: setup_gateway twice, a usage plan and a client's key, as an operator
+    runs them (README), checked on the emulator's REST API. Teardown is tested in tests/e2e/test_gateway_cli.py
+    (this moto lacks `UpdateStage remove /*/*`, patched there by name)."""
+    api_id = urlparse(url).hostname.split(".")[0]
+    first = manage(env, "setup_gateway", "--stage", "dev")
+    assert re.fullmatch(r"\d+ create(, \d+ update)?: applied", first[-1]), first  # Zappa set some settings
+    *plan, summary = manage(env, "setup_gateway", "--stage", "dev")
+    assert [line for line in plan if ": unchanged" not in line] == [] and summary.endswith("nothing to change")
+    gateway = client("apigateway")
+    stage = gateway.get_stage(restApiId=api_id, stageName="dev")
+    assert stage["tracingEnabled"] and stage["methodSettings"]["*/*"]["throttlingRateLimit"] > 0, stage
+    assert stage["accessLogSettings"]["destinationArn"].endswith(f"/aws/apigateway/{FUNCTION}/dev/access")
+    throttled = gateway.get_gateway_response(restApiId=api_id, responseType="THROTTLED")
+    assert (throttled["statusCode"], throttled["responseParameters"]["gatewayresponse.header.Content-Type"]) == (
+        "429", "'application/problem+json'"), throttled
+
+    assert manage(env, "create_usage_plan", "--stage", "dev", "--name", "smoke", "--rate", "5", "--burst", "10"
+                  )[-1] == "1 create: applied"
+    [plan] = [p for p in gateway.get_usage_plans()["items"] if p["name"] == f"{FUNCTION}-smoke"]
+    assert {"apiId": api_id, "stage": "dev"} in [{k: s[k] for k in ("apiId", "stage")} for s in plan["apiStages"]]
+    key = manage(env, "api_keys", "create", "--stage", "dev", "--client", "smoke", "--plan", "smoke")
+    key_id = next(line.removeprefix("id: ") for line in key if line.startswith("id: "))
+    assert key_id in [k["id"] for k in gateway.get_usage_plan_keys(usagePlanId=plan["id"])["items"]]
+
+
 def test_zappa_deploy_update_use_undeploy_and_deploy_again(aws):
     client, env, proxy, runner = aws
     # What a user creates once per stage before a first deploy (README): the secret key parameter.
@@ -225,6 +261,7 @@ def test_zappa_deploy_update_use_undeploy_and_deploy_again(aws):
     assert runner.invocations[-1] == (FUNCTION, {"command": "taskapi.lambda_function.status"})
 
     use_the_api(url, env)
+    operate_the_gateway(client, url, env)
 
     zappa(env, "undeploy", "dev", "--yes")
     assert_undeployed(client, url, buckets)
