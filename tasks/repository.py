@@ -257,25 +257,29 @@ def _order_key(task: Task) -> tuple[str, str]:
     return (task.created_at, task.task_id)
 
 
-def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, page_size: int,
-                  owner: str | None = None) -> Iterator[Task]:
-    """Yields one status's matching tasks in (createdAt, taskId) order, strictly past `after`."""
+def _created_range(query: TaskQuery, after: tuple[str, str] | None):
+    """The createdAt key condition of a listing query: its date bounds, narrowed to past `after` (None: no bound)."""
     lower, upper = query.created_from, query.created_to
     if after is not None:
         if query.descending:
             upper = min(upper, after[0]) if upper else after[0]
         else:
             lower = max(lower, after[0]) if lower else after[0]
+    if lower and upper:
+        return TaskModel.created_at.between(lower, upper)
+    if lower:
+        return TaskModel.created_at >= lower
+    if upper:
+        return TaskModel.created_at <= upper
+    return None
+
+
+def _status_tasks(status: str, query: TaskQuery, after: tuple[str, str] | None, page_size: int,
+                  owner: str | None = None) -> Iterator[Task]:
+    """Yields one status's matching tasks in (createdAt, taskId) order, strictly past `after`."""
     # An owner's tasks come from the sparse owner-status-index; unowned ones from status-index.
     index = TaskModel.status_index if owner is None else TaskModel.owner_status_index
-    if lower and upper:
-        range_condition = TaskModel.created_at.between(lower, upper)
-    elif lower:
-        range_condition = TaskModel.created_at >= lower
-    elif upper:
-        range_condition = TaskModel.created_at <= upper
-    else:
-        range_condition = None
+    range_condition = _created_range(query, after)
 
     # Without an identity, owned tasks are hidden (in demo mode there are none, so nothing is skipped).
     filter_condition = TaskModel.owner.does_not_exist() if owner is None else None
@@ -583,20 +587,7 @@ def _shard_tasks(index, hash_key: str, query: TaskQuery, after: tuple[str, str] 
                  page_size: int) -> Iterator[Task]:
     """Yields one shard's matching tasks in (createdAt, taskId) query order, strictly past `after`; reads
     further pages only as the merge asks for them."""
-    lower, upper = query.created_from, query.created_to
-    if after is not None:
-        if query.descending:
-            upper = min(upper, after[0]) if upper else after[0]
-        else:
-            lower = max(lower, after[0]) if lower else after[0]
-    if lower and upper:
-        range_condition = TaskModel.created_at.between(lower, upper)
-    elif lower:
-        range_condition = TaskModel.created_at >= lower
-    elif upper:
-        range_condition = TaskModel.created_at <= upper
-    else:
-        range_condition = None
+    range_condition = _created_range(query, after)
     # Owner, status and priority are in the key; only a tag still filters (see README, issue 18).
     filter_condition = TaskModel.tags.contains(query.tag) if query.tag else None
     items = index.query(hash_key, range_key_condition=range_condition, filter_condition=filter_condition,
