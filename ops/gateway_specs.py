@@ -74,10 +74,10 @@ GATEWAY_RESPONSES = {
     "THROTTLED": 429,
     "QUOTA_EXCEEDED": 429,
     "INVALID_API_KEY": 403,
-    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,  # nosec B105 - an API Gateway response type and its status, not a secret
     "UNAUTHORIZED": 401,
     "ACCESS_DENIED": 403,
-    "EXPIRED_TOKEN": 403,
+    "EXPIRED_TOKEN": 403,  # nosec B105 - an API Gateway response type and its status, not a secret
     "INVALID_SIGNATURE": 403,
     "AUTHORIZER_FAILURE": 500,
     "REQUEST_TOO_LARGE": 413,

@@ -547,7 +547,8 @@ def index_backfill_state() -> tuple[str, list | None]:
 
 def index_backfill_record(*, state: str, resume: list | None = None) -> None:
     """Records the backfill's state and resume point; "complete" switches listings to the sharded indexes."""
-    IdempotencyRecord(_layout_key(), fingerprint="index-layout", state=state, token="create_table",
+    owner_command = "create_table"  # who holds the record (the token field of a lease), not a secret
+    IdempotencyRecord(_layout_key(), fingerprint="index-layout", state=state, token=owner_command,
                       lease_until=_NEVER, expires_at=_NEVER,
                       response=json.dumps(resume) if resume is not None else None).save()
 
