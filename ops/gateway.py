@@ -119,13 +119,17 @@ def _access_log_arn(stage: Stage) -> str:
     return f"{aws.account_arn_prefix('logs')}:log-group:{gateway_specs.access_log_group(stage).name}"
 
 
-def setup_steps(stage: Stage) -> list[Step]:
-    """Returns the plan of setup_gateway. Raises ApiNotFound, aws.AwsUnavailable or ClientError."""
+def _stage_state(stage: Stage):
+    """The API's id and described stage, and what setup_gateway wants: log group, stage settings, responses."""
     api_id = api_id_of(stage)
     current = _described_stage(api_id, stage)
-    group = gateway_specs.access_log_group(stage)
     desired = gateway_specs.stage_settings(stage, access_log_arn=_access_log_arn(stage))
-    responses = gateway_specs.gateway_responses(stage)
+    return api_id, current, gateway_specs.access_log_group(stage), desired, gateway_specs.gateway_responses(stage)
+
+
+def setup_steps(stage: Stage) -> list[Step]:
+    """Returns the plan of setup_gateway. Raises ApiNotFound, aws.AwsUnavailable or ClientError."""
+    api_id, current, group, desired, responses = _stage_state(stage)
     return [
         # The access log group exists before the stage points at it.
         *plans.log_groups_plan(desired=[group], current={group.name: aws.log_group_describe(group.name)}),
@@ -137,11 +141,7 @@ def setup_steps(stage: Stage) -> list[Step]:
 
 def teardown_steps(stage: Stage) -> list[Step]:
     """Returns the plan of teardown_gateway: exactly what setup_steps sets, removed."""
-    api_id = api_id_of(stage)
-    current = _described_stage(api_id, stage)
-    group = gateway_specs.access_log_group(stage)
-    desired = gateway_specs.stage_settings(stage, access_log_arn=_access_log_arn(stage))
-    responses = gateway_specs.gateway_responses(stage)
+    api_id, current, group, desired, responses = _stage_state(stage)
     return [
         *_with_api(api_id, stage.name, gateway_responses_teardown_plan(desired=responses,
                                                            current=aws.gateway_responses_get(api_id))),
