@@ -7,8 +7,8 @@ setup_monitoring applies them with the rest (ops.escalation.every_alarm) and sho
 from django.conf import settings
 
 from ops.specs import ALARM_PREFIX, CRITICAL, PERIOD, AlarmSpec, Metric
-from taskapi.metrics import NAMESPACE as EMF_NAMESPACE
 from ops.stages import Stage, _stage_config, _stages_read
+from taskapi.metrics import NAMESPACE as EMF_NAMESPACE
 
 ACCOUNT_CONCURRENCY_LIMIT = 1000  # AWS's default per region; raise it here when the account's quota is raised
 SATURATED = 0.8  # alarm at 80% of the limit, before requests are throttled
@@ -66,7 +66,26 @@ def saturation_alarms(stage: Stage) -> list[AlarmSpec]:
             label="Throttle events",
             inputs=(("reads", Metric("AWS/DynamoDB", "ReadThrottleEvents", idempotency, "Sum")),
                     ("writes", Metric("AWS/DynamoDB", "WriteThrottleEvents", idempotency, "Sum")))),
+        websocket_push_alarm(stage),
     ]
+
+
+PUSH_ERRORS_PERCENT, PUSH_ERRORS_FLOOR = 5, 10
+
+
+def websocket_push_alarm(stage: Stage) -> AlarmSpec:
+    """Returns the alarm on WebSocket pushes that failed (issue 14): above 5% of the messages the consumer tried to
+    push, for 10 minutes, and more than 10 in each 5 minutes (a few flaky clients at low traffic are not an alarm)."""
+    errors, pushes = (Metric(EMF_NAMESPACE, name, (("Stage", stage.name),), "Sum")
+                      for name in ("WebSocketPushErrors", "WebSocketPushes"))
+    return AlarmSpec(
+        name=f"{ALARM_PREFIX.format(stage=stage.name)}websocket-push-errors",
+        description=(f"More than {PUSH_ERRORS_PERCENT}% of {stage.function_name}'s WebSocket pushes failed for "
+                     f"10 minutes (clients resume from /tasks/changes, but live updates lag)."),
+        threshold=PUSH_ERRORS_PERCENT, evaluation_periods=2, datapoints_to_alarm=2,
+        expression=(f"IF(FILL(errors, 0) > {PUSH_ERRORS_FLOOR}, "
+                    "100 * FILL(errors, 0) / (FILL(errors, 0) + FILL(pushes, 0)), 0)"),
+        label="WebSocket push errors (%)", inputs=(("errors", errors), ("pushes", pushes)))
 
 
 def _lines(metric: Metric, label: str, **options) -> list:
@@ -95,9 +114,11 @@ def saturation_widgets(stage: Stage, *, queues: list[str], y: int) -> list[dict]
             *(_lines(metric, f"Idempotency {query_id} throttled") for query_id, metric in
               alarms["idempotency-throttling"].inputs),
         ], 6),
-        widget("Stream consumer", [
+        widget("Stream consumer and WebSocket pushes", [
             _lines(iterator_age.metric, "Iterator age (ms)"),
             _lines(alarms["stream-record-failures"].metric, "Failed records", yAxis="right"),
+            *(_lines(metric, label, yAxis="right") for (_, metric), label in
+              zip(alarms["websocket-push-errors"].inputs, ("Push errors", "Pushes"), strict=True)),
         ], 12, iterator_age),
         widget("Failure queues (messages)", [
             _lines(Metric("AWS/SQS", "ApproximateNumberOfMessagesVisible", (("QueueName", queue),), "Maximum"),

@@ -156,6 +156,7 @@ def changes_push(recorded: list[tuple[str | None, int]]) -> int:
     with ThreadPoolExecutor(max_workers=min(settings.WEBSOCKET_PUSH_WORKERS, len(outbox))) as pool:
         delivered = sum(pool.map(lambda pair: _deliver(*pair, deadline=deadline), outbox.items()))
     logger.info("websocket fan-out: %d messages to %d connections", delivered, len(outbox))
+    _push_metric("WebSocketPushes", delivered)
     return delivered
 
 
@@ -185,7 +186,12 @@ def _deliver(connection: connections.Connection, messages: list[bytes], *, deadl
 
 def _push_error_metric(count: int) -> None:
     """Prints one CloudWatch EMF line: WebSocketPushErrors, messages that could not be pushed."""
+    _push_metric("WebSocketPushErrors", count)
+
+
+def _push_metric(name: str, count: int) -> None:
+    """Prints one CloudWatch EMF line of a fan-out count: WebSocketPushes (messages delivered, one line per
+    batch) or WebSocketPushErrors (messages that could not be pushed); the push-errors alarm is their ratio."""
     print(json.dumps({"_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [{
-        "Namespace": NAMESPACE, "Dimensions": [["Stage"]],
-        "Metrics": [{"Name": "WebSocketPushErrors", "Unit": "Count"}]}]},
-        "Stage": settings.STAGE, "WebSocketPushErrors": count}))
+        "Namespace": NAMESPACE, "Dimensions": [["Stage"]], "Metrics": [{"Name": name, "Unit": "Count"}]}]},
+        "Stage": settings.STAGE, name: count}))

@@ -268,11 +268,14 @@ def test_dashboard_has_the_seed_widgets_and_the_app_row(stage):
         ["AWS/DynamoDB", "WriteThrottleEvents", *idempotency,
          {"label": "Idempotency writes throttled", "stat": "Sum"}],
     ]
-    assert widgets["Stream consumer"]["metrics"] == [
+    consumer = widgets["Stream consumer and WebSocket pushes"]
+    assert consumer["metrics"] == [
         ["AWS/Lambda", "IteratorAge", *function, {"label": "Iterator age (ms)", "stat": "Maximum"}],
         ["TaskApi", "StreamRecordFailures", "Stage", stage, {"label": "Failed records", "stat": "Sum", "yAxis": "right"}],
+        ["TaskApi", "WebSocketPushErrors", "Stage", stage, {"label": "Push errors", "stat": "Sum", "yAxis": "right"}],
+        ["TaskApi", "WebSocketPushes", "Stage", stage, {"label": "Pushes", "stat": "Sum", "yAxis": "right"}],
     ]
-    assert widgets["Stream consumer"]["annotations"] == {"horizontal": [{"label": "alarm", "value": 60000}]}
+    assert consumer["annotations"] == {"horizontal": [{"label": "alarm", "value": 60000}]}
     queues = [f"taskapi-{stage}-async-failures", f"taskapi-{stage}-stream-failures"]
     assert widgets["Failure queues (messages)"]["metrics"] == [
         ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue, {"label": queue, "stat": "Maximum"}]

@@ -34,12 +34,12 @@ def run(**options) -> list[str]:
 def test_saturation_alarms_are_created_once_then_unchanged(stage):
     names = [f"{stage}-task-api-{name}" for name in ("stream-iterator-age", "stream-record-failures",
                                                       "lambda-throttles", "lambda-concurrency",
-                                                      "idempotency-throttling")]
+                                                      "idempotency-throttling", "websocket-push-errors")]
     assert run(stage=stage) == [f"topic {stage}-task-api-alerts: create",
                                 f"topic {stage}-task-api-alerts-critical: create",
                                 f"topic {stage}-task-api-alerts-emergency: create",
-                                *(f"alarm {name}: create" for name in names), "8 create: applied"]
-    assert run(stage=stage)[-1] == "8 unchanged: nothing to change"
+                                *(f"alarm {name}: create" for name in names), "9 create: applied"]
+    assert run(stage=stage)[-1] == "9 unchanged: nothing to change"
     alarms = {alarm["AlarmName"]: alarm for alarm in boto3.client("cloudwatch", region_name=os.environ["AWS_REGION"])
               .describe_alarms(AlarmNamePrefix=f"{stage}-task-api-")["MetricAlarms"]}
     assert sorted(alarms) == sorted(names)
@@ -51,6 +51,10 @@ def test_saturation_alarms_are_created_once_then_unchanged(stage):
     critical = [f"arn:aws:sns:us-east-1:123456789012:{stage}-task-api-alerts{tier}" for tier in ("", "-critical")]
     assert alarms[f"{stage}-task-api-lambda-throttles"]["AlarmActions"] == critical
     assert alarms[f"{stage}-task-api-lambda-concurrency"]["AlarmActions"] == critical[:1]
+    push = alarms[f"{stage}-task-api-websocket-push-errors"]  # issue 14: a ratio, over a floor of 10 errors
+    assert [(query["Id"], query.get("MetricStat", {}).get("Metric", {}).get("MetricName")) for query in push["Metrics"]] \
+        == [("result", None), ("errors", "WebSocketPushErrors"), ("pushes", "WebSocketPushes")]
+    assert (push["Threshold"], push["EvaluationPeriods"], push["AlarmActions"]) == (5.0, 2, critical[:1])
 
 
 def test_without_reserved_concurrency_the_account_limit_is_watched(tmp_path):

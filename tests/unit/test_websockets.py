@@ -171,7 +171,7 @@ def test_handler_records_connect_and_forgets_disconnect_with_the_stage_endpoint(
     assert connections.connections_of(owner="lambda:dave") == []
 
 
-def test_a_slow_connection_costs_its_own_push_only(gateway, poller):
+def test_a_slow_connection_costs_its_own_push_only(gateway, poller, capsys):
     """A peer that accepts TCP and never answers stands in for a slow connection's endpoint."""
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -192,6 +192,10 @@ def test_a_slow_connection_costs_its_own_push_only(gateway, poller):
                 assert status == 201
                 [message] = _receive(client, poller, count=1)
             assert message["taskId"] == task["taskId"]
+        # One EMF line per batch counts the delivered, one per failing connection what it lost (the alarm's ratio).
+        metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"WebSocketPush' in line]
+        assert sorted((name, line[name]) for line in metrics for name in ("WebSocketPushes", "WebSocketPushErrors")
+                      if name in line) == [("WebSocketPushErrors", 1), ("WebSocketPushes", 1)]
         # The slow one is kept (it may just be slow); its push failed and was counted, not retried.
         assert connections.connection_get(connection_id="slow-connection=") is not None
     finally:
