@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from tasks.models import ChangeModel
+from tasks.models import ChangeModel, transaction_connection
 
 UNOWNED = "-"  # the partition of unowned (demo-mode) tasks
 
@@ -69,7 +68,7 @@ def change_append(*, owner: str | None, change: str, task_id: str, version: int,
                         image=json.dumps(image) if image is not None else None, expires_at=expires)
     counter_condition = ChangeModel.last == after if after else ChangeModel.owner.does_not_exist()
     try:
-        with TransactWrite(connection=Connection(region=settings.AWS_REGION)) as transaction:
+        with TransactWrite(connection=transaction_connection()) as transaction:
             transaction.save(seen, condition=ChangeModel.owner.does_not_exist())
             transaction.save(counter, condition=counter_condition)
             transaction.save(entry, condition=ChangeModel.owner.does_not_exist())

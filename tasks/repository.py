@@ -10,13 +10,12 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from tasks import shards
 from tasks.domain import IdempotencyInFlight, PreconditionFailed, StoreUnavailable, Task, TaskNotFound, TaskQuery
-from tasks.models import IdempotencyRecord, TaskModel
+from tasks.models import IdempotencyRecord, TaskModel, transaction_connection
 
 # Domain field name -> model attribute, for the fields an update may change.
 _UPDATABLE = {
@@ -333,14 +332,6 @@ class IdempotencyAttempt:
     response: str | None
 
 
-@functools.cache
-def _transactions() -> Connection:
-    """The connection for TransactWriteItems, with the same bounded retries and timeouts as the models."""
-    return Connection(region=settings.AWS_REGION, max_retry_attempts=settings.DYNAMODB_MAX_RETRY_ATTEMPTS,
-                      connect_timeout_seconds=settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS,
-                      read_timeout_seconds=settings.DYNAMODB_READ_TIMEOUT_SECONDS)
-
-
 @_store_errors
 def idempotency_claim(*, key: str, fingerprint: str, token: str, now: int) -> IdempotencyAttempt | None:
     """Claims `key` for the request `token` in one conditional PutItem; returns None when claimed.
@@ -381,7 +372,7 @@ def task_insert_idempotent(*, task: Task, owner: str | None, key: str, token: st
     complete = IdempotencyRecord(key)
     try:
         # ClientRequestToken makes DynamoDB itself treat a retried TransactWriteItems as the same one.
-        with TransactWrite(connection=_transactions(), client_request_token=token) as write:
+        with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
             write.save(item, condition=TaskModel.task_id.does_not_exist())
             write.update(complete, actions=[IdempotencyRecord.state.set("complete"),
                                             IdempotencyRecord.response.set(response)],
@@ -432,7 +423,7 @@ def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str
     transaction, each conditioned on the version read. Returns False when a condition failed (nothing
     was written)."""
     try:
-        with TransactWrite(connection=_transactions(), client_request_token=token) as write:
+        with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
             for kind, task, _ in writes:
                 if kind == "create":
                     write.save(_new_item(task, owner, None), condition=TaskModel.task_id.does_not_exist())
