@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 EMULATOR_PORT ?= 4566
 WS_PORT ?= 8001
+# Seconds the local stream poller waits when the stream has nothing new (make run); see bench/ws_live.py.
+STREAM_POLL_INTERVAL ?= 0.2
 LOCAL_AWS := AWS_ACCESS_KEY_ID=$${AWS_ACCESS_KEY_ID:-local} AWS_SECRET_ACCESS_KEY=$${AWS_SECRET_ACCESS_KEY:-local} AWS_REGION=$${AWS_REGION:-us-east-1}
 
 .PHONY: venv npm run emulator test unit e2e e2e-moto e2e-dynamodb-local localstack-up localstack-down e2e-localstack clean lambda-venv package bench-package
@@ -48,7 +50,7 @@ run: run-venv
 		sleep 0.2; \
 	done; \
 	$(BIN)/python manage.py create_table --wait 15 && \
-	{ $(BIN)/python manage.py stream_poller & poller=$$!; \
+	{ $(BIN)/python manage.py stream_poller --interval $(STREAM_POLL_INTERVAL) & poller=$$!; \
 	  $(BIN)/python manage.py ws_gateway --port $(WS_PORT) & gateway=$$!; \
 	  trap 'kill $$poller $$gateway $$emulator 2>/dev/null; wait $$poller $$gateway $$emulator 2>/dev/null' EXIT INT TERM; } && \
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
@@ -221,6 +223,14 @@ bench-websockets: venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB $(BIN)/python -m bench.websockets --changes 20
 
 bench: bench-websockets
+
+# Issue 14: live-update latency on the real `make run` (HTTP write -> its message on a WebSocket client), at
+# make run's poll interval and at 0.5 s. Part of `make bench`; its toy run is in bench-smoke.
+.PHONY: bench-ws-live
+bench-ws-live: run-venv venv
+	$(BIN)/python -m bench.ws_live --writes 20 --browser --intervals $(STREAM_POLL_INTERVAL),0.5
+
+bench: bench-ws-live
 
 # Issue 18: the capacity model (per-partition-key units, current vs write-sharded design, at the goal's load).
 .PHONY: bench-capacity

@@ -5,11 +5,13 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import statistics
 import time
 import uuid
 
+from bench.cost import MEMORY_GB, PRICES
 from bench.events import rest_v1
 from bench.feed import CapacityMeter
 from bench.lambda_runtime import lambda_environment
@@ -77,7 +79,8 @@ def run(changes: int, sizes: list[int]) -> dict:
                     sockets.close()
                     rows.append({"connections": size, "changes": changes,
                                  "fan_out_ms": {"p50": statistics.median(latencies), "max": max(latencies)},
-                                 "push_ms": {"p50": statistics.median(pushes), "max": max(pushes)},
+                                 "push_ms": {"p50": statistics.median(pushes), "max": max(pushes),
+                                             "mean": statistics.fmean(pushes)},
                                  "dynamodb_per_change": {op: n / changes for op, n in meter.requests.items()}})
         finally:
             gateway.stop()
@@ -88,6 +91,27 @@ def run(changes: int, sizes: list[int]) -> dict:
         emulator.stop()
 
 
+# API Gateway WebSocket prices, us-east-1 (AWS pricing page, checked late 2024): each message sent or received,
+# in 32 KB units (a change message is ~1 KB), and each connection-minute. Lambda and DynamoDB as in bench.cost.
+MESSAGE_PRICE, CONNECTION_MINUTE_PRICE = 1.00 / 1e6, 0.25 / 1e6
+CLIENTS = 1000
+
+
+def cost_per_million_changes(row: dict) -> dict:
+    """Returns the cost in USD of pushing a million changes, each to `row["connections"]` connections of its owner:
+    the messages, the fan-out's Lambda time (the measured push wall time, billed at the stage's 512 MB; the
+    recording of the feed is the changes feed's cost, not counted here) and its DynamoDB reads (one owner-index
+    Query and one change-log Query per change, 0.5 RRU each when eventually consistent under 4 KB; the owner-index
+    Query reads ~150 bytes per connection)."""
+    connections = row["connections"]
+    messages = 1e6 * connections * MESSAGE_PRICE
+    lambda_seconds = 1e6 * row["push_ms"]["mean"] / 1000
+    duration = lambda_seconds * MEMORY_GB * PRICES["lambda_gb_second"]
+    read_units = 0.5 * math.ceil(connections * 150 / 4096) + 0.5
+    reads = 1e6 * read_units * PRICES["dynamodb_read_unit"]
+    return {"messages": messages, "lambda": duration, "dynamodb": reads, "total": messages + duration + reads}
+
+
 def table(result: dict) -> str:
     lines = ["websocket fan-out (batch reaches the handler -> message on every connection; moto, local gateway)",
              f"  {'connections':>11}  {'p50 ms':>8}  {'max ms':>8}  {'push p50':>8}  {'push max':>8}"
@@ -96,6 +120,16 @@ def table(result: dict) -> str:
         requests = ", ".join(f"{op} {n:.2f}" for op, n in sorted(row["dynamodb_per_change"].items()))
         lines.append(f"  {row['connections']:>11}  {row['fan_out_ms']['p50']:>8.1f}  {row['fan_out_ms']['max']:>8.1f}"
                      f"  {row['push_ms']['p50']:>8.1f}  {row['push_ms']['max']:>8.1f}  {requests}")
+    lines += ["", ("cost per million changes, each pushed to N connections of its owner (USD; Lambda from the mean "
+                   "push time above)"),
+              f"  {'N':>5}  {'messages':>9}  {'Lambda':>9}  {'DynamoDB':>9}  {'total':>9}"]
+    for row in result["rows"]:
+        cost = cost_per_million_changes(row)
+        lines.append(f"  {row['connections']:>5}  {cost['messages']:>9.2f}  {cost['lambda']:>9.2f}"
+                     f"  {cost['dynamodb']:>9.2f}  {cost['total']:>9.2f}")
+    minutes = CLIENTS * 60 * 24 * 30
+    lines.append(f"  and {CLIENTS:,} clients connected all month: {minutes / 1e6:.1f} M connection-minutes, "
+                 f"${minutes * CONNECTION_MINUTE_PRICE:.2f} a month, whatever changes")
     return "\n".join(lines)
 
 
