@@ -207,8 +207,9 @@ bench-batch: venv npm
 bench: bench-batch
 
 # Issue 11: the deploy rehearsal. The real Zappa CLI from $(LAMBDA_VENV), the unedited zappa_settings.json:
-# deploy, update, status, manage, invoke, HTTPS requests to the stage URL, undeploy, deploy again, undeploy, against
-# moto server in-process plus the patches for its gaps (tests/deploy/). A few minutes: Zappa packages three times.
+# deploy, update, status, manage, invoke, HTTPS requests to the stage URL, the WebSocket API's $connect/$disconnect
+# (issue 14), undeploy, deploy again, undeploy, against moto server in-process plus the patches for its gaps
+# (tests/deploy/). A few minutes: Zappa packages three times.
 .PHONY: deploy-test
 deploy-test: venv lambda-venv
 	env -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_DYNAMODB -u AWS_ENDPOINT_URL_DYNAMODB_STREAMS \

@@ -4,11 +4,12 @@ Each `patch_*` function closes one moto 5.2.5 gap (FACTS.md lists them); when mo
 and rerun the rehearsal to see. HTTP-level patches are WSGI wrappers around moto's app;
 model-level ones wrap one moto method and are undone by `MotoAws.stop()`.
 """
+import inspect
 import io
 import json
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote
 
 import boto3
@@ -132,7 +133,7 @@ def patch_delete_stack_rest_api(app: WsgiApp, endpoint: Callable[[], str]) -> Ws
         answer = app(environ, start_response)
         gateway = boto3.client("apigateway", **clients)
         for resource in resources:
-            if resource.get("ResourceType") == "AWS::ApiGateway::RestApi":  # moto lists skipped (gap 8) ones bare
+            if resource.get("ResourceType") == "AWS::ApiGateway::RestApi":
                 try:
                     gateway.delete_rest_api(restApiId=resource["PhysicalResourceId"])
                 except gateway.exceptions.NotFoundException:
@@ -186,6 +187,174 @@ def patch_method_integration_credentials() -> Callable[[], None]:
     return lambda: setattr(Method, "create_from_cloudformation_json", original)
 
 
+def _arguments(method: Callable, properties: dict, **given: Any) -> dict:
+    """Keyword arguments for the moto backend `method`: each from the CloudFormation property of the same name in
+    PascalCase (`integration_uri` from `IntegrationUri`), None when absent, except those `given`."""
+    names = [name for name in inspect.signature(method).parameters if name not in given]
+    return {**{name: properties.get("".join(part.capitalize() for part in name.split("_"))) for name in names},
+            **given}
+
+
+class ApiGatewayV2Resource:
+    """One AWS::ApiGatewayV2::* resource of a stack, duck-typed as moto's CloudFormationModel (gap 8: moto 5.2.5's
+    CloudFormation has none). A stand-in for what CloudFormation does on AWS: create, update and delete through
+    moto's own apigatewayv2 backend, so the API's calls (GetApis, GetRoutes...) answer for it."""
+
+    TYPE = ""
+    REPLACED_BY: tuple[str, ...] = ("ApiId",)  # a change to these makes CloudFormation replace, not update
+    ATTRIBUTES: ClassVar[dict[str, str]] = {}  # Fn::GetAtt name: attribute of this object
+
+    def __init__(self, backend, properties: dict, api_id: str, resource_id: str):
+        self.backend, self.properties, self.api_id, self.resource_id = backend, properties, api_id, resource_id
+
+    @property
+    def physical_resource_id(self) -> str:  # what Ref answers
+        return self.resource_id
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.TYPE
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in cls.ATTRIBUTES
+
+    def get_cfn_attribute(self, attr: str) -> Any:
+        from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+
+        if attr not in self.ATTRIBUTES:
+            raise UnformattedGetAttTemplateException()
+        return getattr(self, self.ATTRIBUTES[attr])
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        from moto.apigatewayv2.models import apigatewayv2_backends
+
+        backend, properties = apigatewayv2_backends[account_id][region_name], cloudformation_json["Properties"]
+        return cls(backend, properties, *cls.create(backend, properties))
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id,
+                                        region_name):
+        properties = cloudformation_json["Properties"]
+        if any(properties.get(name) != original_resource.properties.get(name) for name in cls.REPLACED_BY):
+            replacement = cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id,
+                                                              region_name)
+            original_resource.delete(account_id, region_name)
+            return replacement
+        original_resource.update(properties)
+        original_resource.properties = properties
+        return original_resource
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if self.api_id in self.backend.apis:  # deleting an API has deleted everything in it
+            self.remove()
+
+    @classmethod
+    def create(cls, backend, properties: dict) -> tuple[str, str]:
+        """Creates the resource in moto; returns (its API's id, its physical id)."""
+        raise NotImplementedError
+
+    def update(self, properties: dict) -> None:
+        raise NotImplementedError
+
+    def remove(self) -> None:
+        raise NotImplementedError
+
+
+class ApiGatewayV2Api(ApiGatewayV2Resource):
+    TYPE = "AWS::ApiGatewayV2::Api"
+    REPLACED_BY = ("ProtocolType",)
+    ATTRIBUTES: ClassVar[dict[str, str]] = {"ApiId": "api_id", "ApiEndpoint": "api_endpoint"}
+
+    @property
+    def api_endpoint(self) -> str:
+        return self.backend.get_api(self.api_id).api_endpoint
+
+    @classmethod
+    def create(cls, backend, properties):
+        api = backend.create_api(**_arguments(backend.create_api, properties))
+        return api.api_id, api.api_id
+
+    def update(self, properties):
+        self.backend.update_api(**_arguments(self.backend.update_api, properties, api_id=self.api_id))
+
+    def remove(self):
+        self.backend.delete_api(self.api_id)
+
+
+class ApiGatewayV2Integration(ApiGatewayV2Resource):
+    TYPE = "AWS::ApiGatewayV2::Integration"
+    ATTRIBUTES: ClassVar[dict[str, str]] = {"IntegrationId": "resource_id"}
+
+    @classmethod
+    def create(cls, backend, properties):
+        integration = backend.create_integration(**_arguments(backend.create_integration, properties))
+        return properties["ApiId"], integration.id
+
+    def update(self, properties):
+        self.backend.update_integration(**_arguments(self.backend.update_integration, properties,
+                                                     integration_id=self.resource_id))
+
+    def remove(self):
+        self.backend.delete_integration(self.api_id, self.resource_id)
+
+
+class ApiGatewayV2Route(ApiGatewayV2Resource):
+    TYPE = "AWS::ApiGatewayV2::Route"
+    ATTRIBUTES: ClassVar[dict[str, str]] = {"RouteId": "resource_id"}
+    DEFAULTS: ClassVar[dict[str, Any]] = {"ApiKeyRequired": False, "AuthorizationType": "NONE"}  # AWS's defaults
+
+    @classmethod
+    def create(cls, backend, properties):
+        route = backend.create_route(**_arguments(backend.create_route, {**cls.DEFAULTS, **properties}))
+        return properties["ApiId"], route.route_id
+
+    def update(self, properties):
+        self.backend.update_route(**_arguments(self.backend.update_route, {**self.DEFAULTS, **properties},
+                                               route_id=self.resource_id))
+
+    def remove(self):
+        self.backend.delete_route(self.api_id, self.resource_id)
+
+
+class ApiGatewayV2Stage(ApiGatewayV2Resource):
+    TYPE = "AWS::ApiGatewayV2::Stage"
+    REPLACED_BY = ("ApiId", "StageName")  # Ref of a stage answers its name
+
+    @classmethod
+    def create(cls, backend, properties):
+        config = {name[0].lower() + name[1:]: value for name, value in properties.items() if name != "ApiId"}
+        return properties["ApiId"], backend.create_stage(properties["ApiId"], config).name
+
+    def update(self, properties):  # moto has no UpdateStage for API Gateway v2: the same stage again
+        self.remove()
+        self.create(self.backend, properties)
+
+    def remove(self):
+        self.backend.delete_stage(self.api_id, self.resource_id)
+
+
+def patch_cloudformation_apigatewayv2() -> Callable[[], None]:
+    """moto's CloudFormation has no AWS::ApiGatewayV2::* resources, which Zappa's stack holds for the WebSocket API
+    (`websocket_handler_module`): it warns and leaves them out. Registers the stand-ins above for Api, Integration,
+    Route and Stage (the types Zappa 0.63 writes; its stage auto-deploys, so no Deployment). Returns the undo."""
+    from moto.cloudformation import parsing
+
+    original = parsing.get_model_map
+    stand_ins = {model.cloudformation_type(): model for model in (
+        ApiGatewayV2Api, ApiGatewayV2Integration, ApiGatewayV2Route, ApiGatewayV2Stage)}
+
+    def get_model_map():
+        return {**original(), **stand_ins}
+
+    parsing.get_model_map = get_model_map
+    return lambda: setattr(parsing, "get_model_map", original)
+
+
 class MotoAws(ThreadedMotoServer):
     """moto server on 127.0.0.1:`port` in this process, with the patches above; Invoke runs through `runner`."""
 
@@ -209,7 +378,8 @@ class MotoAws(ThreadedMotoServer):
         self._server.serve_forever()
 
     def start(self) -> None:
-        self._undo = [patch_rest_api_updates(), patch_method_integration_credentials()]
+        self._undo = [patch_rest_api_updates(), patch_method_integration_credentials(),
+                      patch_cloudformation_apigatewayv2()]
         super().start()
 
     def stop(self) -> None:

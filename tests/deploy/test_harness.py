@@ -1,4 +1,6 @@
 """The rehearsal's emulated AWS answers its edges as AWS does, in seconds (no Zappa, no package)."""
+import json
+
 import boto3
 import pytest
 import requests
@@ -69,3 +71,44 @@ def test_proxy_refuses_hosts_other_than_execute_api(aws):
     with pytest.raises(requests.exceptions.ProxyError):
         requests.get("https://example.com/", timeout=30, proxies={"https": env["HTTPS_PROXY"]},
                      verify=env["REQUESTS_CA_BUNDLE"])
+
+
+def _websocket_stack(route_key: str, name: str) -> str:
+    """A stack of the AWS::ApiGatewayV2 types Zappa writes for `websocket_handler_module`, as its template has them."""
+    api = {"Ref": "WsApi"}
+    target = {"Fn::Join": ["", ["integrations/", {"Ref": "WsIntegration"}]]}
+    return json.dumps({"Resources": {
+        "WsApi": {"Type": "AWS::ApiGatewayV2::Api", "Properties": {
+            "Name": name, "ProtocolType": "WEBSOCKET", "RouteSelectionExpression": "$request.body.action"}},
+        "WsIntegration": {"Type": "AWS::ApiGatewayV2::Integration", "Properties": {
+            "ApiId": api, "IntegrationType": "AWS_PROXY", "IntegrationUri": "arn:aws:apigateway:us-east-1:lambda:path"
+            "/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:ws/invocations"}},
+        "WsRoute": {"Type": "AWS::ApiGatewayV2::Route", "Properties": {
+            "ApiId": api, "RouteKey": route_key, "Target": target}},
+        "WsStage": {"Type": "AWS::ApiGatewayV2::Stage", "Properties": {
+            "ApiId": api, "StageName": "dev", "AutoDeploy": True}}},
+        "Outputs": {"Endpoint": {"Value": {"Fn::GetAtt": ["WsApi", "ApiEndpoint"]}}}})
+
+
+def test_websocket_api_of_a_stack_is_created_updated_in_place_and_deleted_with_it(aws):
+    client, _ = aws
+    stacks, gateway = client("cloudformation"), client("apigatewayv2")
+    stacks.create_stack(StackName="rehearsal-ws", TemplateBody=_websocket_stack("$connect", "ws"))
+    try:
+        [api] = gateway.get_apis()["Items"]
+        assert (api["Name"], api["ProtocolType"]) == ("ws", "WEBSOCKET")
+        [output] = stacks.describe_stacks(StackName="rehearsal-ws")["Stacks"][0]["Outputs"]
+        assert output["OutputValue"] == api["ApiEndpoint"]
+        [integration] = gateway.get_integrations(ApiId=api["ApiId"])["Items"]
+        [route] = gateway.get_routes(ApiId=api["ApiId"])["Items"]
+        assert (route["RouteKey"], route["Target"]) == ("$connect", f"integrations/{integration['IntegrationId']}")
+        assert [stage["StageName"] for stage in gateway.get_stages(ApiId=api["ApiId"])["Items"]] == ["dev"]
+
+        stacks.update_stack(StackName="rehearsal-ws", TemplateBody=_websocket_stack("$default", "ws-renamed"))
+        [updated] = gateway.get_apis()["Items"]
+        assert (updated["ApiId"], updated["Name"]) == (api["ApiId"], "ws-renamed")
+        assert [(r["RouteId"], r["RouteKey"]) for r in gateway.get_routes(ApiId=api["ApiId"])["Items"]] == [
+            (route["RouteId"], "$default")]
+    finally:
+        stacks.delete_stack(StackName="rehearsal-ws")
+    assert gateway.get_apis()["Items"] == []
