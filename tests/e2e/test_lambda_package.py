@@ -261,3 +261,38 @@ def test_zappa_template_renders_offline_and_passes_cfn_lint(package, stage, tmp_
                           capture_output=True, text=True)
     assert (lint.returncode, lint.stdout) == (0, ""), lint.stderr
     assert re.search(r"taskapi-" + stage, template.read_text())
+    # Zappa 0.63's `template` command leaves out the WebSocket API that deploy adds (it does not pass websocket=):
+    # deploy/stack_template.py renders the whole stack (below). When this fails, Zappa renders it itself.
+    assert not [name for name, resource in resources.items() if resource["Type"].startswith("AWS::ApiGatewayV2::")]
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_the_stack_zappa_deploys_holds_the_websocket_api_and_passes_cfn_lint(stage, tmp_path):
+    """deploy/stack_template.py: the template `zappa deploy` builds (issue 14), WebSocket API included, offline."""
+    template = tmp_path / f"{stage}-stack.json"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_ENDPOINT_URL")}
+    function = f"arn:aws:lambda:us-east-1:123456789012:function:taskapi-{stage}"
+    done = subprocess.run(
+        [str(LAMBDA_VENV / "bin" / "python"), "deploy/stack_template.py", stage, "-l", function,
+         "-r", f"arn:aws:iam::123456789012:role/taskapi-{stage}-ZappaLambdaExecutionRole", "-o", str(template)],
+        cwd=ROOT, env={**env, "VIRTUAL_ENV": str(LAMBDA_VENV)}, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    resources = json.loads(template.read_text())["Resources"]
+    [api] = [resource["Properties"] for resource in resources.values() if resource["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert (api["Name"], api["ProtocolType"], api["RouteSelectionExpression"]) == (
+        f"taskapi-{stage}-ws", "WEBSOCKET", "$request.body.action")
+    [integration] = [resource["Properties"] for resource in resources.values()
+                     if resource["Type"] == "AWS::ApiGatewayV2::Integration"]
+    assert integration["IntegrationType"] == "AWS_PROXY" and function in json.dumps(integration["IntegrationUri"])
+    routes = {resource["Properties"]["RouteKey"] for resource in resources.values()
+              if resource["Type"] == "AWS::ApiGatewayV2::Route"}
+    assert routes == {"$connect", "$disconnect", "$default"}
+    [ws_stage] = [resource["Properties"] for resource in resources.values()
+                  if resource["Type"] == "AWS::ApiGatewayV2::Stage"]
+    assert (ws_stage["StageName"], ws_stage["AutoDeploy"]) == (stage, True)
+    # The REST API beside it, as `zappa template` renders it.
+    assert [resource["Properties"]["Name"] for resource in resources.values()
+            if resource["Type"] == "AWS::ApiGateway::RestApi"] == [f"taskapi-{stage}"]
+    lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), str(template)],
+                          capture_output=True, text=True, check=False)
+    assert (lint.returncode, lint.stdout) == (0, ""), lint.stderr
