@@ -175,12 +175,15 @@ def assert_role_is_exactly_the_policy(client) -> None:
     # Zappa 0.63 itself appends one statement when `websocket_handler_module` is set and it manages the role:
     # ManageConnections on every API of the account in the region (cli.py, "Automatically add
     # execute-api:ManageConnections"). It is wider than the policy's own WebSocketPush statement (this stage's
-    # @connections only) and cannot be turned off without giving up `manage_roles`; pinned here so that any
-    # other change to the deployed role fails this test.
+    # @connections only) and cannot be turned off without giving up `manage_roles`, so the policy's
+    # WebSocketPushOnlyThere Deny (NotResource: this stage's @connections) takes the rest back; pinned here so
+    # that any other change to the deployed role fails this test.
     account = client("sts").get_caller_identity()["Account"]
     expected["Statement"].append({"Effect": "Allow", "Action": ["execute-api:ManageConnections"],
                                   "Resource": f"arn:aws:execute-api:{REGION}:{account}:*"})
     assert document == expected
+    [deny] = [statement for statement in document["Statement"] if statement["Effect"] == "Deny"]
+    assert deny["NotResource"] == ["arn:aws:execute-api:*:*:*/dev/POST/@connections/*"]
     assert iam.list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"] == []
 
 

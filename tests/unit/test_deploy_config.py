@@ -157,7 +157,15 @@ def test_policy_is_least_privilege(stage):
     # Actions that authorize on no resource, for which IAM accepts only "*" (X-Ray's writes; ListStreams,
     # which Lambda's event source mapping calls for the stream consumer).
     resourceless = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "dynamodb:ListStreams"}
-    for statement in statements(stage):
+    # Issue 14: Zappa 0.63 (manage_roles) adds ManageConnections on every API of the account; the one Deny takes
+    # back everything but this stage's PostToConnection, so the role can push to no other API's clients.
+    document = statements(stage)
+    [deny] = [statement for statement in document if statement["Effect"] == "Deny"]
+    assert (deny["Action"], deny["NotResource"], set(deny) - {"Sid", "Effect", "Action", "NotResource"}) == (
+        ["execute-api:ManageConnections"], sorted(allowed_resources["execute-api"]), set())
+    for statement in document:
+        if statement is deny:
+            continue
         assert statement["Effect"] == "Allow"
         if as_list(statement["Resource"]) == ["*"]:
             assert set(as_list(statement["Action"])) <= resourceless, statement
