@@ -34,13 +34,21 @@ node_modules/.installed: package.json package-lock.json
 
 npm: node_modules/.installed
 
-# The API at http://127.0.0.1:$(PORT) on the embedded emulator at 127.0.0.1:$(EMULATOR_PORT); Ctrl-C stops
-# everything it started. It stops at once, serving nothing, if that emulator port is already taken.
+# The API at http://127.0.0.1:$(PORT) on the embedded emulator at 127.0.0.1:$(EMULATOR_PORT), WebSockets at
+# ws://127.0.0.1:$(WS_PORT); Ctrl-C stops everything it started. It stops at once, serving nothing, if any of
+# the three ports is already taken (a second gateway on a taken WS_PORT would push to the first one's sockets).
+# SO_REUSEADDR, as the servers bind: a previous run's TIME_WAIT connections (about 60 s) do not count as taken.
 run: run-venv
 	@export $(LOCAL_AWS) AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://127.0.0.1:$(EMULATOR_PORT)} \
 		AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI=http://127.0.0.1:$(WS_PORT) WEBSOCKET_PUBLIC_URL=ws://127.0.0.1:$(WS_PORT); \
-	if ! $(BIN)/python -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' $(EMULATOR_PORT) 2>/dev/null; then \
-		echo "make run: port $(EMULATOR_PORT) is already in use (another emulator?); nothing started. Use another, e.g. make run EMULATOR_PORT=4567" >&2; \
+	for spec in EMULATOR_PORT=$(EMULATOR_PORT) PORT=$(PORT) WS_PORT=$(WS_PORT); do \
+		if ! $(BIN)/python -c 'import socket, sys; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))' $${spec#*=} 2>/dev/null; then \
+			echo "make run: port $${spec#*=} ($${spec%%=*}) is already in use (another make run, emulator or LocalStack?); nothing started. Use another, e.g. make run $${spec%%=*}=$$(( $${spec#*=} + 10 ))" >&2; \
+			exit 1; \
+		fi; \
+	done; \
+	if [ "$(PORT)" = "$(WS_PORT)" ] || [ "$(PORT)" = "$(EMULATOR_PORT)" ] || [ "$(WS_PORT)" = "$(EMULATOR_PORT)" ]; then \
+		echo "make run: PORT ($(PORT)), WS_PORT ($(WS_PORT)) and EMULATOR_PORT ($(EMULATOR_PORT)) must differ; nothing started" >&2; \
 		exit 1; \
 	fi; \
 	$(BIN)/python manage.py emulator --port $(EMULATOR_PORT) & emulator=$$!; \

@@ -20,6 +20,7 @@ logger = logging.getLogger("taskapi.ws_gateway")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # Returns the requestContext.authorizer of a connecting request, or None: what a Lambda authorizer would say.
 Authorizer = Callable[[web.Request], dict[str, Any] | None]
+MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's WebSocket message limit
 
 
 @dataclass
@@ -62,7 +63,7 @@ class LocalWebSocketGateway:
     # Lifecycle: `serve()` blocks (manage.py ws_gateway); `start()`/`stop()` run it in a thread (tests).
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=128 * 1024)  # API Gateway's message limit is 128 KB
+        app = web.Application(client_max_size=MAX_MESSAGE_BYTES)  # PostToConnection's payload limit too
         for prefix in ("", f"/{self.stage}"):
             app.router.add_post(prefix + "/@connections/{connection_id}", self._post)
             app.router.add_get(prefix + "/@connections/{connection_id}", self._get)
@@ -79,10 +80,12 @@ class LocalWebSocketGateway:
         self._loop = asyncio.get_running_loop()
         self._ready.set()
 
-    def serve(self) -> None:
-        """Serves until interrupted."""
+    def serve(self, *, ready: Callable[[], None] | None = None) -> None:
+        """Serves until interrupted, calling `ready` once the port is bound; raises OSError if it cannot be."""
         async def main() -> None:
             await self._start()
+            if ready:
+                ready()
             await asyncio.Event().wait()
 
         asyncio.run(main())
@@ -154,7 +157,9 @@ class LocalWebSocketGateway:
         if request.headers.get("Upgrade", "").lower() != "websocket":
             return web.json_response({"message": "Expected a WebSocket upgrade"}, status=426)
         connection_id = _connection_id()
-        socket = _Socket(socket=web.WebSocketResponse(autoping=True), connected_at=time.time(),
+        # API Gateway closes a connection whose message passes 128 KB with 1009 (aiohttp's own limit is 4 MB).
+        socket = _Socket(socket=web.WebSocketResponse(autoping=True, max_msg_size=MAX_MESSAGE_BYTES),
+                         connected_at=time.time(),
                          source_ip=request.remote or "127.0.0.1", user_agent=request.headers.get("User-Agent", ""),
                          authorizer=self.authorizer(request) if self.authorizer else None)
         headers = dict(request.headers)

@@ -276,12 +276,13 @@ WEBSOCKET_PUSH_TIMEOUT_SECONDS = float(_env("WEBSOCKET_PUSH_TIMEOUT_SECONDS", "2
 # A batch's whole fan-out stops after this long (the function's timeout is 30 s); what is left is counted.
 WEBSOCKET_PUSH_BUDGET_SECONDS = float(_env("WEBSOCKET_PUSH_BUDGET_SECONDS", "10"))
 # The ws(s):// URL the browsable API's task list connects to for live notices; empty (default): none.
-# `make run` sets it to its local gateway; a deployed stage to the URL `zappa status` shows.
+# `make run` sets it to its local gateway; a deployed stage to the URL `zappa deploy`/`zappa update` print last.
 WEBSOCKET_PUBLIC_URL = _env("WEBSOCKET_PUBLIC_URL", "")
 # The OpenAPI document describes the WebSocket messages too (they have no HTTP operation to hang them on).
 SPECTACULAR_SETTINGS["DESCRIPTION"] += (
     "\n\n## Real-time updates (WebSocket)\n"
-    "Connect to the stage's WebSocket URL (`zappa status` shows it; `ws://127.0.0.1:8001` under `make run`) "
+    "Connect to the stage's WebSocket URL (`zappa deploy` and `zappa update` print it; under `make run`, "
+    "`ws://127.0.0.1:8001` unless `WS_PORT` says otherwise) "
     "with the same identity as for HTTP. The server sends `{\"type\": \"change\", \"change\", \"taskId\", "
     "\"version\", \"at\", \"task\", \"since\"}` for each change to your tasks: one `/tasks/changes` entry and "
     "the feed token after it; after a reconnect, resume with `GET /tasks/changes?since=<token>`. "

@@ -92,10 +92,11 @@ def message_reply(body: Any, *, binary: bool = False) -> dict[str, Any]:
         message = json.loads(body)
     except ValueError:
         return _error("Invalid JSON", 'Messages are JSON objects, such as {"action": "ping"}.')
-    action = message.get("action") if isinstance(message, dict) else None
-    if action == "ping":
+    if not isinstance(message, dict) or "action" not in message:
+        return _error("Unknown action", 'Messages are JSON objects with an "action"; the only one is {"action": "ping"}.')
+    if message["action"] == "ping":
         return {"type": "pong"}
-    return _error("Unknown action", f'The only action is "ping"; got {json.dumps(action)[:100]}.')
+    return _error("Unknown action", f'The only action is "ping"; got {json.dumps(message["action"])[:100]}.')
 
 
 # Fan-out. The stream consumer records the whole batch first, so pushing never delays the changes feed;

@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 from django.test import override_settings
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 from websockets.sync.client import connect
 
 from ops.streams import StreamPoller
@@ -130,6 +130,21 @@ def test_other_messages_get_an_error_message_and_the_connection_stays_open(gatew
         reply = json.loads(client.recv(timeout=10))
         assert reply["type"] == "error" and reply["title"] == title and reply["detail"]
         assert _ping(client) == {"type": "pong"}
+
+
+@pytest.mark.parametrize("body", [json.dumps(["ping"]), json.dumps({}), json.dumps("ping")])
+def test_a_message_without_an_action_is_told_what_to_send(body):
+    assert realtime.message_reply(body) == {
+        "type": "error", "title": "Unknown action",
+        "detail": 'Messages are JSON objects with an "action"; the only one is {"action": "ping"}.'}
+
+
+def test_a_message_over_api_gateways_128_kb_closes_the_connection_with_1009(gateway):
+    with connect(gateway.url, max_size=None) as client:
+        client.send("x" * (128 * 1024 + 1))
+        with pytest.raises(ConnectionClosedError) as closed:
+            client.recv(timeout=10)
+        assert closed.value.rcvd.code == 1009
 
 
 def test_connect_without_identity_is_refused_when_identity_is_required(gateway):

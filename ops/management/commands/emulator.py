@@ -27,6 +27,8 @@ class Command(BaseCommand):
 
         # ThreadedMotoServer.start() waits forever when its port is taken, so check the port first.
         with socket.socket() as probe:
+            # As werkzeug binds: the TIME_WAIT connections of a run just stopped must not count as "taken".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind((host, port))
             except OSError as error:

@@ -1,5 +1,5 @@
 """manage.py ws_gateway: the local API Gateway WebSocket API of `make run`, in front of the real Lambda handler."""
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -16,9 +16,14 @@ class Command(BaseCommand):
         from taskapi.lambda_function import handler
 
         gateway = LocalWebSocketGateway(handler=handler, host=host, port=port, stage=stage)
-        self.stdout.write(f"WebSockets at ws://{host}:{port} (Management API at http://{host}:{port}/@connections)")
-        self.stdout.flush()
+
+        def ready() -> None:
+            self.stdout.write(f"WebSockets at {gateway.url} (Management API at {gateway.management_url}/@connections)")
+            self.stdout.flush()
+
         try:
-            gateway.serve()
+            gateway.serve(ready=ready)
         except KeyboardInterrupt:
             pass
+        except OSError as error:
+            raise CommandError(f"cannot serve WebSockets on {host}:{port}: {error.strerror or error}") from error
