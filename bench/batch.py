@@ -75,8 +75,8 @@ def main(argv: list[str] | None = None) -> dict:
         call_command("create_table", stdout=io.StringIO())
         meter = dynamo.CapacityMeter()
         meter.attach(dynamo.app_client())
-        from tasks.repository import _transactions
-        meter.attach(_transactions().client)  # TransactWriteItems go through their own connection
+        from tasks.models import transaction_connection
+        meter.attach(transaction_connection().client)  # TransactWriteItems go through their own connection
         _call(handler, "POST", "/tasks/batch", {"operations": [{"method": "POST", "body": {"title": "warm"}}]})
         results = batch_bench(handler=handler, meter=meter, ops=args.ops)
     finally:

@@ -248,8 +248,27 @@ def task_remove(*, task_id: str, versions: list[int] | None, owner: str | None =
         TaskModel(task_id).delete(condition=_version_condition(versions, owner), add_version_condition=False)
     except DeleteError as error:
         if _condition_failed(error):
-            raise _missing_or_stale(task_id, owner=owner) from None
+            problem = _missing_or_stale(task_id, owner=owner)
+            if isinstance(problem, TaskNotFound) and _retried(error):
+                # botocore retried the DeleteItem (a lost answer, a timeout): the task is gone because an earlier
+                # attempt of this very request deleted it, so the request succeeded. A DELETE is idempotent: were
+                # it another deleter's between our attempts, both deleters were right that the task is gone.
+                return
+            raise problem from None
         raise
+
+
+def _retried(error: Exception) -> bool:
+    """Whether botocore sent the failed request more than once (its earlier attempt may have applied).
+
+    PynamoDB re-raises botocore's ClientError without its ResponseMetadata (where botocore counts RetryAttempts),
+    chained `from` the original: the count is read there."""
+    cause = getattr(error, "cause", None)
+    while cause is not None:
+        if isinstance(cause, ClientError) and "RetryAttempts" in cause.response.get("ResponseMetadata", {}):
+            return cause.response["ResponseMetadata"]["RetryAttempts"] > 0
+        cause = cause.__cause__
+    return False
 
 
 def _order_key(task: Task) -> tuple[str, str]:

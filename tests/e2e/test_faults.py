@@ -133,6 +133,19 @@ def test_update_whose_answer_is_lost_applies_exactly_once(server, proxy, fresh, 
 
 
 @pytest.mark.parametrize("fault", [SLOW, DROP_AFTER])
+def test_delete_whose_answer_is_lost_answers_deleted(server, proxy, fresh, fault):
+    """The retried DeleteItem finds the task gone (its first attempt deleted it): 200, not 404."""
+    task = requests.post(f"{server.url}/tasks", json={"title": "to go"}, timeout=30).json()
+    proxy.schedule(fault, operations={"DeleteItem"})
+    gone = requests.delete(f"{server.url}/tasks/{task['taskId']}", headers={"If-Match": '"1"'}, timeout=30)
+    assert (gone.status_code, gone.json()) == (200, {"taskId": task["taskId"], "deleted": True}), gone.text
+    proxy.wait_idle()
+    assert stored_tasks(fresh) == {}
+    assert requests.delete(f"{server.url}/tasks/{task['taskId']}", timeout=30).status_code == 404  # no retry: 404
+    SURVIVED.append(f"delete-lost-answer/{fault}")
+
+
+@pytest.mark.parametrize("fault", [SLOW, DROP_AFTER])
 def test_idempotent_create_whose_answers_are_all_lost_creates_one_task(server, proxy, fresh, fault):
     key = str(uuid.uuid4())
     body = {"title": f"exactly once via {fault}", "tags": ["faults"]}
