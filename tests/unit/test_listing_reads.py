@@ -91,15 +91,23 @@ def _listed(response) -> list[dict]:
     return [{"taskId": task["taskId"], "createdAt": task["createdAt"]} for task in response.json()["results"]]
 
 
+def _baseline(api, faults, params: dict) -> dict[str, int]:
+    """The Queries per key of the page without faults (a stream may need a second page, by how the tasks'
+    ids fell over the shards), then the counts reset."""
+    assert api.get("/tasks", params).status_code == 200
+    sent, faults.sent = faults.sent, {}
+    return sent
+
+
 def test_a_stream_failing_past_botocores_retries_is_read_again_alone(api, tasks_40, faults):
+    params = {"status": "pending", "limit": 10}
+    baseline = _baseline(api, faults, params)
     failing = _keys()[1]
     faults.fail(failing, ATTEMPTS + 1)  # one whole call (with botocore's retries) fails, and one try more
-    response = api.get("/tasks", {"status": "pending", "limit": 10})
+    response = api.get("/tasks", params)
     assert response.status_code == 200, response.content
     assert _listed(response) == tasks_40[:10]
-    assert faults.sent[failing] == ATTEMPTS + 2
-    assert {key: sent for key, sent in faults.sent.items() if key != failing} == {
-        key: 1 for key in _keys() if key != failing}
+    assert faults.sent == {**baseline, failing: baseline[failing] + ATTEMPTS + 1}  # that stream alone read again
 
 
 def test_a_stream_failing_every_try_answers_503_and_stops_there(api, tasks_40, faults):
@@ -113,12 +121,13 @@ def test_a_stream_failing_every_try_answers_503_and_stops_there(api, tasks_40, f
 
 
 def test_a_throttled_stream_is_retried_too(api, tasks_40, faults):
+    baseline = _baseline(api, faults, {"limit": 5})
     failing = _keys()[0]
     faults.fail(failing, ATTEMPTS, status=400, code="ProvisionedThroughputExceededException")
     response = api.get("/tasks", {"limit": 5})
     assert response.status_code == 200, response.content
     assert _listed(response) == tasks_40[:5]
-    assert faults.sent[failing] == ATTEMPTS + 1
+    assert faults.sent == {**baseline, failing: baseline[failing] + ATTEMPTS}
 
 
 def test_a_non_transient_error_is_not_retried_and_answers_500(api, tasks_40, faults):
