@@ -1,10 +1,14 @@
 """Page cost per filter as the table grows (issue 18), on DynamoDB Local through the real handler: read
-units DynamoDB reports and items it read per first page of 20, at each size; then the item
-distribution over the sharded keys, to cross-check bench.capacity. `python -m bench.index_cost`."""
+units DynamoDB reports, items it read and the page's latency (median and p95 of --pages warm pages) per
+first page of 20, at each size; then the item distribution over the sharded keys, to cross-check
+bench.capacity. `python -m bench.index_cost`; TASK_LIST_READ_WORKERS=1 reads the streams one by one."""
 import argparse
 import io
 import json
 import os
+import statistics
+import threading
+import time
 import uuid
 
 import botocore.client
@@ -25,6 +29,7 @@ class ReadMeter:
     def __init__(self) -> None:
         self.units = self.items = self.queries = 0
         self._real = botocore.client.BaseClient._make_api_call
+        self._lock = threading.Lock()  # a page sends its first Queries from several threads
 
     def __enter__(self):
         meter, real = self, self._real
@@ -33,9 +38,10 @@ class ReadMeter:
             if client.meta.service_model.service_name != "dynamodb" or operation != "Query":
                 return real(client, operation, params)
             answer = real(client, operation, {**params, "ReturnConsumedCapacity": "TOTAL"})
-            meter.queries += 1
-            meter.units += (answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0)
-            meter.items += answer.get("ScannedCount", 0)
+            with meter._lock:
+                meter.queries += 1
+                meter.units += (answer.get("ConsumedCapacity") or {}).get("CapacityUnits", 0)
+                meter.items += answer.get("ScannedCount", 0)
             return answer
 
         botocore.client.BaseClient._make_api_call = measured
@@ -66,7 +72,19 @@ def _seed(client, table: str, start: int, stop: int) -> None:
             batch = client.batch_write_item(RequestItems=batch).get("UnprocessedItems")
 
 
-def run(sizes: list[int]) -> dict:
+def _latency(handler, event, pages: int) -> dict:
+    """Median and p95 milliseconds of `pages` warm pages (after one not counted)."""
+    handler(event, None)
+    times = []
+    for _ in range(pages):
+        start = time.perf_counter()
+        handler(event, None)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return {"median_ms": statistics.median(times), "p95_ms": times[max(0, round(0.95 * len(times)) - 1)]}
+
+
+def run(sizes: list[int], pages: int = 20) -> dict:
     database = DynamoDBLocal()
     try:
         table = f"taskapi-bench-index-{uuid.uuid4().hex[:8]}"
@@ -84,7 +102,9 @@ def run(sizes: list[int]) -> dict:
 
         call_command("create_table", stdout=io.StringIO())
         client = boto3.client("dynamodb")
-        result, seeded = {"shards": shards.shard_count(), "sizes": {}}, 0
+        from django.conf import settings
+
+        result, seeded = {"shards": shards.shard_count(), "workers": settings.TASK_LIST_READ_WORKERS, "sizes": {}}, 0
         for size in sizes:
             _seed(client, table, seeded, size)
             seeded = size
@@ -95,7 +115,7 @@ def run(sizes: list[int]) -> dict:
                 assert response["statusCode"] == 200, response["body"][:300]
                 found = len(json.loads(response["body"])["results"])
                 costs[name] = {"results": found, "queries": meter.queries, "read_units": meter.units,
-                               "items_read": meter.items}
+                               "items_read": meter.items, **_latency(handler, rest_v1("GET", target), pages)}
             result["sizes"][size] = costs
         counts = []
         for status in STATUSES:
@@ -113,13 +133,14 @@ def run(sizes: list[int]) -> dict:
 
 
 def table(result: dict) -> str:
-    lines = [f"page cost per filter, first page of 20, DynamoDB Local, {result['shards']} shards "
-             "(read units / items read / queries)",
-             f"{'listing':18}" + "".join(f"{size:>26,}" for size in result["sizes"])]
+    lines = [(f"page cost per filter, first page of 20, DynamoDB Local, {result['shards']} shards, "
+             f"{result['workers']} read threads (read units / items read / queries / median and p95 ms)"),
+             f"{'listing':18}" + "".join(f"{size:>44,}" for size in result["sizes"])]
     for name in LISTINGS:
         cells = [result["sizes"][size][name] for size in result["sizes"]]
         lines.append(f"{name:18}" + "".join(
-            f"{c['read_units']:>10.1f} RCU {c['items_read']:>6} it {c['queries']:>3} q" for c in cells))
+            f"{c['read_units']:>10.1f} RCU {c['items_read']:>6} it {c['queries']:>3} q"
+            f" {c['median_ms']:>6.1f} {c['p95_ms']:>6.1f} ms" for c in cells))
     d = result["distribution"]
     lines.append(f"list-shard-index at {d['tasks']:,} tasks: {d['keys']} keys, {d['min']:,}..{d['max']:,} items each "
                  f"(model: {d['expected']:,.0f}; max/mean {d['max'] / d['expected']:.3f})")
@@ -129,8 +150,9 @@ def table(result: dict) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.index_cost", description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,100000", help="table sizes, comma separated")
-    sizes = sorted(int(size) for size in parser.parse_args(argv).sizes.split(","))
-    print(table(run(sizes)))
+    parser.add_argument("--pages", type=int, default=20, help="warm pages timed per listing and size")
+    args = parser.parse_args(argv)
+    print(table(run(sorted(int(size) for size in args.sizes.split(",")), args.pages)))
 
 
 if __name__ == "__main__":

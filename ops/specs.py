@@ -16,6 +16,14 @@ OWNER_STATUS_INDEX = {
     ],
     "Projection": {"ProjectionType": "ALL"},
 }
+STATUS_INDEX = {
+    "IndexName": "status-index",
+    "KeySchema": [
+        {"AttributeName": "status", "KeyType": "HASH"},
+        {"AttributeName": "createdAt", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
 
 
 # Issue 18: write-sharded listing indexes (tasks.shards); hash keys "<owner>#<status>[#<priority>]#<shard>".
@@ -32,9 +40,11 @@ SHARDED_INDEXES = [
 ]
 
 
-# The unsharded listing indexes: read only until the backfill completes, then retired by
-# `create_table --retire-legacy-indexes` (status-index's few keys cap creates at ~1,000/s).
-LEGACY_INDEXES = ("status-index", "owner-status-index")
+# The unsharded listing indexes of tables made before issue 18: read only until their backfill completes,
+# then retired by `create_table --retire-legacy-indexes` (status-index's few keys cap creates at ~1,000/s).
+# A new table never gets them: its layout is complete at once.
+LEGACY_INDEX_SPECS = [STATUS_INDEX, OWNER_STATUS_INDEX]
+LEGACY_INDEXES = tuple(index["IndexName"] for index in LEGACY_INDEX_SPECS)
 
 
 @dataclass(frozen=True)
@@ -42,32 +52,21 @@ class TableSpec:
     name: str
     point_in_time_recovery: bool = True
 
-    def create_request(self) -> dict:
-        """Returns the CreateTable arguments: on-demand, status-index, SSE, streams."""
+    def create_request(self, *, legacy: bool = False) -> dict:
+        """Returns the CreateTable arguments: on-demand, the sharded listing indexes, SSE, streams. With
+        `legacy`, the legacy indexes too: every index a table of this app may carry (an existing table keeps
+        them until they are retired), for adding what an old table lacks, its alarms and its permissions."""
+        indexes = [*LEGACY_INDEX_SPECS, *SHARDED_INDEXES] if legacy else list(SHARDED_INDEXES)
+        # DynamoDB refuses attribute definitions no key uses.
+        keyed = {"taskId"} | {key["AttributeName"] for index in indexes for key in index["KeySchema"]}
+        attributes = ("taskId", "status", "createdAt", "ownerStatus", "listKey", "priorityKey")
         return {
             "TableName": self.name,
             "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [
-                {"AttributeName": "taskId", "AttributeType": "S"},
-                {"AttributeName": "status", "AttributeType": "S"},
-                {"AttributeName": "createdAt", "AttributeType": "S"},
-                {"AttributeName": "ownerStatus", "AttributeType": "S"},
-                {"AttributeName": "listKey", "AttributeType": "S"},
-                {"AttributeName": "priorityKey", "AttributeType": "S"},
-            ],
+            "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in attributes
+                                     if name in keyed],
             "KeySchema": [{"AttributeName": "taskId", "KeyType": "HASH"}],
-            "GlobalSecondaryIndexes": [
-                {
-                    "IndexName": "status-index",
-                    "KeySchema": [
-                        {"AttributeName": "status", "KeyType": "HASH"},
-                        {"AttributeName": "createdAt", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                },
-                OWNER_STATUS_INDEX,
-                *SHARDED_INDEXES,
-            ],
+            "GlobalSecondaryIndexes": indexes,
             "SSESpecification": {"Enabled": True, "SSEType": "KMS"},
             "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
             "Tags": [{"Key": "app", "Value": "taskapi"}, {"Key": "stage", "Value": settings.STAGE}],
@@ -205,7 +204,8 @@ def _table(stage: Stage, name: str, index: str | None = None) -> Metric:
 
 
 def _table_indexes() -> list[str]:
-    return [index["IndexName"] for index in TableSpec(name="").create_request()["GlobalSecondaryIndexes"]]
+    # The legacy indexes too: a stage's table made before issue 18 has them (hot keys) until they are retired.
+    return [index["IndexName"] for index in TableSpec(name="").create_request(legacy=True)["GlobalSecondaryIndexes"]]
 
 
 def _throttle_inputs(stage: Stage) -> tuple[tuple[str, Metric], ...]:

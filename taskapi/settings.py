@@ -230,6 +230,16 @@ IDEMPOTENCY_LEASE_SECONDS = int(_env("IDEMPOTENCY_LEASE_SECONDS", "35"))
 TASK_INDEX_SHARDS = int(_env("TASK_INDEX_SHARDS", "4" if IS_LOCAL else "8"))
 if not 1 <= TASK_INDEX_SHARDS <= 64:
     raise ImproperlyConfigured("TASK_INDEX_SHARDS must be between 1 and 64.")
+# A page reads one Query per (status, shard): their first reads run at once on this many threads (each
+# model's botocore pool holds as many connections), and a read failing past the retries above is tried again
+# for its stream only, at most TASK_LIST_READ_RETRIES times per page (for all its streams together, so an
+# outage costs a page a few calls more, not one per stream), each only if its worst case (about 12 s, see
+# above) still ends within TASK_LIST_BUDGET_SECONDS of the page's start: well inside the 30 s Lambda timeout.
+TASK_LIST_READ_WORKERS = int(_env("TASK_LIST_READ_WORKERS", "8"))
+TASK_LIST_READ_RETRIES = int(_env("TASK_LIST_READ_RETRIES", "2"))
+TASK_LIST_BUDGET_SECONDS = float(_env("TASK_LIST_BUDGET_SECONDS", "20"))
+if TASK_LIST_READ_WORKERS < 1 or TASK_LIST_READ_RETRIES < 0:
+    raise ImproperlyConfigured("TASK_LIST_READ_WORKERS must be at least 1 and TASK_LIST_READ_RETRIES at least 0.")
 
 # Callers must bring an API Gateway identity (Cognito, IAM or API key); off means demo mode.
 TASKS_REQUIRE_IDENTITY = _env_bool("TASKS_REQUIRE_IDENTITY", STAGE == "prod")

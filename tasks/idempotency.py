@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from taskapi.problems import BadRequest
 from tasks import repository
-from tasks.domain import IdempotencyInFlight, IdempotencyKeyReused, Task
+from tasks.domain import IdempotencyInFlight, IdempotencyKeyReused, StoreUnavailable, Task
 from tasks.services import task_new
 
 HEADER = "Idempotency-Key"
@@ -72,8 +72,14 @@ def _claim(*, scoped: str, payload_fingerprint: str) -> tuple[str, StoredRespons
     first request is still running.
     """
     token = uuid.uuid4().hex
-    found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
-                                         now=int(time.time()))
+    try:
+        found = repository.idempotency_claim(key=scoped, fingerprint=payload_fingerprint, token=token,
+                                             now=int(time.time()))
+    except StoreUnavailable:
+        # The claim may have landed with every answer lost: free the key, or the client's retry would get
+        # 409 until the lease ran out, for a request that answers 503 and wrote nothing else.
+        repository.idempotency_release(key=scoped, token=token)
+        raise
     if found is None:
         return token, None
     if found.fingerprint != payload_fingerprint:

@@ -67,6 +67,8 @@ class _Limits:
     max_retry_attempts = settings.DYNAMODB_MAX_RETRY_ATTEMPTS
     connect_timeout_seconds = settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS
     read_timeout_seconds = settings.DYNAMODB_READ_TIMEOUT_SECONDS
+    # One connection per concurrent read of a list page (PynamoDB's default pool holds 10).
+    max_pool_connections = max(10, settings.TASK_LIST_READ_WORKERS)
 
 
 class TaskModel(Model):

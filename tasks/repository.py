@@ -3,9 +3,11 @@ import functools
 import heapq
 import itertools
 import json
+import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -327,8 +329,9 @@ def task_page(*, query: TaskQuery, after: tuple[str, str] | None, limit: int,
               owner: str | None = None) -> tuple[list[Task], bool]:
     """Returns up to `limit` tasks past `after` in query order, and whether more match.
 
-    Merges one status-index Query per status (never a Scan); each reads about `limit` items, so a
-    page costs the same whatever the table's size.
+    Merges one Query per (status, shard) of the sharded indexes (never a Scan; until the backfill is
+    complete, one per status of the legacy ones); together they read about `limit` items, so a page costs
+    the same whatever the table's size. Raises StoreUnavailable when DynamoDB stays unavailable.
     """
     # limit + 2: the page, one more to know whether a next page exists, one to close a tie group.
     if _sharded_listing():
@@ -497,8 +500,8 @@ def _key_basis(task_id: str, changes: dict[str, Any], current: Task | None) -> T
 def _index_key_update(task_id: str, changes: dict[str, Any], owner: str | None, basis: Task | None):
     """The SET actions for both sharded index keys after `changes`, and the condition that the status or
     priority taken from `basis` is still the stored one (so a concurrent change of it is never lost)."""
-    status = changes["status"] if "status" in changes else basis.status
-    priority = changes["priority"] if "priority" in changes else basis.priority
+    stored = {} if basis is None else {"status": basis.status, "priority": basis.priority}
+    status, priority = ({**stored, **changes}[name] for name in ("status", "priority"))
     keys = shards.task_keys(task_id=task_id, owner=owner, status=status, priority=priority)
     actions = [TaskModel.list_key.set(keys["list_key"]), TaskModel.priority_key.set(keys["priority_key"])]
     condition = TaskModel.task_id.exists()
@@ -594,16 +597,14 @@ def task_index_backfill_page(*, segment: int, segments: int, start: dict | None,
     return (items.last_evaluated_key if read == page_size else None), read, written
 
 
-def _shard_tasks(index, hash_key: str, query: TaskQuery, after: tuple[str, str] | None,
-                 page_size: int) -> Iterator[Task]:
-    """Yields one shard's matching tasks in (createdAt, taskId) query order, strictly past `after`; reads
-    further pages only as the merge asks for them."""
-    range_condition = _created_range(query, after)
-    # Owner, status and priority are in the key; only a tag still filters (see README, issue 18).
-    filter_condition = TaskModel.tags.contains(query.tag) if query.tag else None
-    items = index.query(hash_key, range_key_condition=range_condition, filter_condition=filter_condition,
-                        scan_index_forward=not query.descending, page_size=page_size)
-    for _, same_time in itertools.groupby(map(_task, items), key=lambda task: task.created_at):
+def _shard_tasks(items: Iterator[TaskModel], first: TaskModel | None, query: TaskQuery,
+                 after: tuple[str, str] | None, reads: "_PageReads") -> Iterator[Task]:
+    """Yields one shard's matching tasks in (createdAt, taskId) query order, strictly past `after`, from its
+    Query's `first` item (already read) on; reads further pages only as the merge asks for them."""
+    if first is None:
+        return
+    rest = iter(lambda: _read_next(items, reads), None)
+    for _, same_time in itertools.groupby(map(_task, itertools.chain([first], rest)), key=lambda t: t.created_at):
         for task in sorted(same_time, key=_order_key, reverse=query.descending):
             if after is None or (_order_key(task) < after if query.descending else _order_key(task) > after):
                 yield task
@@ -611,14 +612,18 @@ def _shard_tasks(index, hash_key: str, query: TaskQuery, after: tuple[str, str] 
 
 def _sharded_streams(query: TaskQuery, after: tuple[str, str] | None, limit: int,
                      owner: str | None) -> list[Iterator[Task]]:
-    """One lazily read stream per (status, shard), from priority-shard-index when filtering by priority."""
+    """One lazily read stream per (status, shard), from priority-shard-index when filtering by priority; every
+    stream's first Query is read before this returns, concurrently."""
     count = shards.shard_count()
     # A page's tasks spread about evenly over the streams: each reads its share (plus the one that
     # tells whether more follow and the one that closes a tie group) and more pages only on demand.
     # A tag still filters, so each read may return fewer: those read whole pages.
     # (Per shard, not per stream: below 4 KB every Query costs the same 0.5 RCU, so fewer, fuller ones win.)
     page_size = limit + 2 if query.tag else -(-(limit + 2) // count) + 2
-    streams = []
+    range_condition = _created_range(query, after)
+    # Owner, status and priority are in the key; only a tag still filters (see README, issue 18).
+    filter_condition = TaskModel.tags.contains(query.tag) if query.tag else None
+    queries = []
     for status in query.statuses:
         for shard in range(count):
             if query.priority:
@@ -626,5 +631,90 @@ def _sharded_streams(query: TaskQuery, after: tuple[str, str] | None, limit: int
                 key = shards.priority_key(owner=owner, status=status, priority=query.priority, shard=shard)
             else:
                 index, key = TaskModel.list_shard_index, shards.list_key(owner=owner, status=status, shard=shard)
-            streams.append(_shard_tasks(index, key, query, after, page_size))
-    return streams
+            # Lazy: PynamoDB sends the Query at the first next().
+            queries.append(index.query(key, range_key_condition=range_condition, filter_condition=filter_condition,
+                                       scan_index_forward=not query.descending, page_size=page_size))
+    reads = _PageReads(deadline=time.monotonic() + settings.TASK_LIST_BUDGET_SECONDS)
+    firsts = _read_firsts(queries, reads)
+    return [_shard_tasks(items, first, query, after, reads) for items, first in zip(queries, firsts, strict=True)]
+
+
+# A page's reads: every stream's first Query at once, and a read that fails transiently past botocore's
+# retries tried again for that stream only (PynamoDB leaves a failed page unread, so next() asks again).
+
+@dataclass
+class _PageReads:
+    """One page's reads: the retries it has left (for all its streams), when the last one must have ended,
+    and whether a stream failed for good (then the page answers 503 and no other read starts)."""
+
+    deadline: float
+    retries: int = field(default_factory=lambda: settings.TASK_LIST_READ_RETRIES)
+    failed: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def retry(self, error: Exception) -> bool:
+        """Whether to read again after `error`: it is transient, botocore still had retry quota for it, and
+        the page has a retry left whose worst case ends before the deadline. Takes that retry."""
+        if not _transient(error) or _retry_quota_reached(error) or self.failed.is_set():
+            return False
+        if time.monotonic() + _call_worst_seconds() > self.deadline:
+            return False
+        with self.lock:
+            if self.retries <= 0:
+                return False
+            self.retries -= 1
+            return True
+
+
+def _retry_quota_reached(error: Exception) -> bool:
+    """Whether botocore refused its own retries for want of retry quota (standard mode sheds retries while
+    many calls fail); reading again would defeat that."""
+    cause = getattr(error, "cause", error)
+    return isinstance(cause, ClientError) and bool(cause.response.get("ResponseMetadata", {}).get("RetryQuotaReached"))
+
+
+def _call_worst_seconds() -> float:
+    """The longest one DynamoDB call takes through botocore's bounded retries: every attempt times out, and
+    standard mode backs off at most 2**i seconds after the i-th (throttling; less for other errors)."""
+    attempts = 1 + settings.DYNAMODB_MAX_RETRY_ATTEMPTS
+    timeouts = settings.DYNAMODB_CONNECT_TIMEOUT_SECONDS + settings.DYNAMODB_READ_TIMEOUT_SECONDS
+    return attempts * timeouts + 2 ** settings.DYNAMODB_MAX_RETRY_ATTEMPTS - 1
+
+
+def _read_next(items: Iterator[TaskModel], reads: _PageReads) -> TaskModel | None:
+    """Returns the next item of one stream (None at its end), reading its next Query page if it needs one,
+    again after a transient failure while the page allows (`_PageReads.retry`). Raises the failure otherwise."""
+    while True:
+        try:
+            return next(items, None)
+        except (PynamoDBException, BotoCoreError) as error:
+            if not reads.retry(error):
+                reads.failed.set()
+                raise
+
+
+def _read_first(items: Iterator[TaskModel], reads: _PageReads) -> TaskModel | None:
+    """A stream's first item; None without a read once another stream has failed (the page raises then)."""
+    return None if reads.failed.is_set() else _read_next(items, reads)
+
+
+@functools.cache
+def _readers() -> ThreadPoolExecutor:
+    """The threads list pages read their streams' first Queries on: started once per process, on first use."""
+    return ThreadPoolExecutor(max_workers=settings.TASK_LIST_READ_WORKERS, thread_name_prefix="list-read")
+
+
+def _read_firsts(queries: list[Iterator[TaskModel]], reads: _PageReads) -> list[TaskModel | None]:
+    """Returns each stream's first item (None when it has none), read concurrently. Every read has ended
+    when this returns or raises; a non-transient failure is raised before a transient one."""
+    if len(queries) == 1 or settings.TASK_LIST_READ_WORKERS == 1:
+        return [_read_next(items, reads) for items in queries]
+    # One botocore client for all threads (clients are thread-safe); created here, not raced for in the
+    # threads (PynamoDB creates it lazily and unlocked, from a per-thread session).
+    _ = TaskModel._get_connection().connection.client
+    futures = [_readers().submit(_read_first, items, reads) for items in queries]
+    wait(futures)
+    errors = [future.exception() for future in futures if future.exception() is not None]
+    if errors:
+        raise min(errors, key=_transient)
+    return [future.result() for future in futures]

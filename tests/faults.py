@@ -36,6 +36,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._plan: collections.deque[str] = collections.deque()
         self._operations: set[str] | None = None
+        self._containing: bytes | None = None
         self._busy = 0
         self._idle = threading.Condition(self._lock)
         self.seen: collections.Counter[str] = collections.Counter()  # fault -> times injected
@@ -57,11 +58,13 @@ class FaultProxy:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
-    def schedule(self, *faults: str, operations: set[str] | None = None) -> None:
-        """The next len(faults) requests for `operations` (all when None) get these faults, in order."""
+    def schedule(self, *faults: str, operations: set[str] | None = None, containing: bytes | None = None) -> None:
+        """The next len(faults) requests for `operations` (all when None) whose body holds `containing` (any when
+        None, e.g. one index key: one stream of a list page) get these faults, in order."""
         with self._lock:
             self._plan = collections.deque(faults)
             self._operations = operations
+            self._containing = containing
 
     def pending(self) -> int:
         with self._lock:
@@ -81,10 +84,11 @@ class FaultProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _next_fault(self, operation: str) -> str:
+    def _next_fault(self, operation: str, body: bytes) -> str:
         with self._lock:
             self._busy += 1
-            if self._plan and (self._operations is None or operation in self._operations):
+            if self._plan and (self._operations is None or operation in self._operations) and (
+                    self._containing is None or self._containing in body):
                 fault = self._plan.popleft()
                 if fault != PASS:
                     self.seen[fault] += 1
@@ -95,7 +99,7 @@ class FaultProxy:
         body = request.rfile.read(int(request.headers.get("Content-Length") or 0))
         operation = request.headers.get("X-Amz-Target", "").rpartition(".")[2]
         self._record(operation, body)
-        fault = self._next_fault(operation)
+        fault = self._next_fault(operation, body)
         try:
             if fault in _ERRORS:
                 status, code, message = _ERRORS[fault]

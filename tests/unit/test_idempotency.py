@@ -1,4 +1,6 @@
 """Idempotency-Key on POST /tasks: replay, mismatched body, in-flight duplicates, expired claims."""
+import io
+import json
 import os
 import time
 import uuid
@@ -137,3 +139,38 @@ def test_without_a_key_every_post_creates(client, table):
     _post(client, None, {"title": "A"})
     _post(client, None, {"title": "A"})
     assert len(harness.table_items(table)) == 2
+
+
+def test_a_claim_whose_answers_were_all_lost_is_released_and_the_retry_creates(client, table):
+    # Fault injection at botocore's before-send (the emulator cannot lose an answer on demand): the claim's
+    # first PutItem is applied, then every attempt is answered 500, as when the answers never came back.
+    from botocore.awsrequest import AWSResponse
+    from urllib3.response import HTTPResponse
+
+    from tasks import idempotency
+    from tasks.models import IdempotencyRecord
+
+    applied = []
+
+    def lose_answer(request, **kwargs):
+        params = json.loads(request.body)
+        if "Item" not in params or "fingerprint" not in params["Item"]:
+            return None
+        if not applied:
+            applied.append(harness.dynamodb().put_item(**params))
+        body = b'{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"lost"}'
+        return AWSResponse(request.url, 500, {}, HTTPResponse(body=io.BytesIO(body), status=500, preload_content=False))
+
+    events = IdempotencyRecord._get_connection().connection.client.meta.events
+    key = str(uuid.uuid4())
+    events.register("before-send.dynamodb.PutItem", lose_answer)
+    try:
+        lost = _post(client, key, {"title": "Lost answers"})
+    finally:
+        events.unregister("before-send.dynamodb.PutItem", lose_answer)
+    assert (lost.status_code, len(applied)) == (503, 1)
+    # Released, so the retry need not wait out the lease (409 until then).
+    assert [r for r in _records() if r["key"]["S"] == idempotency.record_key(key=key, owner=None)] == []
+    retried = _post(client, key, {"title": "Lost answers"})
+    assert retried.status_code == 201, retried.content
+    assert len(harness.table_items(table)) == 1

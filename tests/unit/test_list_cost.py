@@ -11,15 +11,17 @@ from tasks.shards import shard_count
 
 @pytest.fixture
 def dynamodb_calls():
-    """Records every DynamoDB operation the app makes in this thread: [operation, index, items read]."""
+    """Records every DynamoDB operation the tasks model makes: [operation, index, items read]. A list page
+    sends its first Queries from several threads at once, so each answer finds its call by its own context."""
     events = TaskModel._get_connection().connection.client.meta.events
     calls: list[list] = []
 
-    def on_request(params, model, **kwargs):
-        calls.append([model.name, params.get("IndexName"), None])
+    def on_request(params, model, context, **kwargs):
+        context["recorded call"] = [model.name, params.get("IndexName"), None]
+        calls.append(context["recorded call"])
 
-    def on_response(parsed, **kwargs):
-        calls[-1][2] = parsed.get("ScannedCount", parsed.get("Count"))
+    def on_response(parsed, context, **kwargs):
+        context["recorded call"][2] = parsed.get("ScannedCount", parsed.get("Count"))
 
     events.register("provide-client-params.dynamodb.*", on_request)
     events.register("after-call.dynamodb.*", on_response)

@@ -99,7 +99,17 @@ def _old_item(table: str, i: int) -> str:
 
 @pytest.fixture
 def unmigrated(table):
-    """The table as create_table finds it before the backfill: old items, layout not recorded."""
+    """The table as create_table finds it before the backfill: old items, the legacy indexes (a new table,
+    as this session's, lacks them), layout not recorded."""
+    from ops import aws
+    from ops.specs import LEGACY_INDEX_SPECS, TableSpec
+
+    have = {index["IndexName"] for index in aws.table_describe(table)["GlobalSecondaryIndexes"]}
+    attributes = TableSpec(name=table).create_request(legacy=True)["AttributeDefinitions"]
+    for index in LEGACY_INDEX_SPECS:
+        if index["IndexName"] not in have:
+            keys = {key["AttributeName"] for key in index["KeySchema"]}
+            aws.table_index_add(table, index=index, attributes=[a for a in attributes if a["AttributeName"] in keys])
     repository.index_backfill_record(state="running", resume=None)
     repository.index_layout_reset_cache()
     yield table
@@ -194,7 +204,7 @@ def test_retiring_the_legacy_indexes_deletes_them_once_and_create_table_does_not
     from ops.specs import TableSpec
 
     name = f"taskapi-test-retire-{uuid.uuid4().hex[:8]}"
-    aws.table_create(TableSpec(name=name).create_request())
+    aws.table_create(TableSpec(name=name).create_request(legacy=True))  # a table from before issue 18
     try:
         out = io.StringIO()
         command = Command(stdout=out)
@@ -204,7 +214,8 @@ def test_retiring_the_legacy_indexes_deletes_them_once_and_create_table_does_not
             f"index status-index on {name}: retire", f"index owner-status-index on {name}: retire",
             f"index status-index on {name}: unchanged (retired)", f"index owner-status-index on {name}: unchanged (retired)"]
         current = aws.table_describe(name)
-        command._indexes(name, current, TableSpec(name=name).create_request(), dry_run=False, retired=command._retired())
+        command._indexes(name, current, TableSpec(name=name).create_request(legacy=True), dry_run=False,
+                         retired=command._retired())
         indexes = {index["IndexName"] for index in aws.table_describe(name)["GlobalSecondaryIndexes"]}
         assert indexes == {"list-shard-index", "priority-shard-index"}
     finally:
@@ -218,3 +229,27 @@ def test_legacy_indexes_are_not_retired_before_the_backfill_completes(unmigrated
 
     with pytest.raises(CommandError, match="backfill is not complete"):
         Command(stdout=io.StringIO())._retire(unmigrated, dry_run=False)
+
+
+def test_a_new_table_gets_only_the_sharded_indexes_and_an_old_one_keeps_its_legacy_ones():
+    from ops import aws
+    from ops.specs import TableSpec
+
+    fresh, old = (f"taskapi-test-layout-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    aws.table_create(TableSpec(name=fresh).create_request())
+    aws.table_create(TableSpec(name=old).create_request(legacy=True))
+    try:
+        def indexes(name: str) -> set[str]:
+            return {index["IndexName"] for index in aws.table_describe(name)["GlobalSecondaryIndexes"]}
+
+        assert indexes(fresh) == {"list-shard-index", "priority-shard-index"}
+        out = io.StringIO()
+        call_command("create_table", table=old, stdout=out)  # --table: the old table's layout is its own
+        assert indexes(old) == {"status-index", "owner-status-index", "list-shard-index", "priority-shard-index"}
+        assert not [line for line in out.getvalue().splitlines() if line.endswith(": add")]
+        call_command("create_table", table=fresh, stdout=out)
+        assert indexes(fresh) == {"list-shard-index", "priority-shard-index"}  # nothing legacy added back
+        assert not [line for line in out.getvalue().splitlines() if line.endswith(": add")]
+    finally:
+        aws.table_delete(fresh)
+        aws.table_delete(old)

@@ -9,7 +9,7 @@ from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempote
 
 
 class Command(BaseCommand):
-    help = "Create the tasks table (on-demand, status-index, SSE, streams, PITR) if it is missing."
+    help = "Create the tasks table (on-demand, the sharded listing indexes, SSE, streams, PITR) if it is missing."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--table", help="Table name (default: TASKS_TABLE of this stage).")
@@ -32,7 +32,8 @@ class Command(BaseCommand):
                 request["TableName"] = name
                 aws.table_create(request)
             if current is not None:
-                self._indexes(name, current, spec.create_request(), dry_run=dry_run,
+                # An existing table is given what it lacks, legacy indexes included until its layout is complete.
+                self._indexes(name, current, spec.create_request(legacy=True), dry_run=dry_run,
                               retired=self._retired() if table is None else set())
             self._pitr(name, dry_run=dry_run)
             if table is None:
@@ -93,10 +94,16 @@ class Command(BaseCommand):
                 aws.table_index_delete(name, index)
 
     def _indexes(self, name: str, current: dict, desired: dict, *, dry_run: bool, retired: set[str] = frozenset()) -> None:
-        """Adds the GSIs an existing table lacks (owner-status-index on tables from before it), one at a time."""
+        """Adds the GSIs an existing table lacks (owner-status-index on tables from before it), one at a time.
+
+        Legacy indexes only go to a table that still has one of them: one made with the sharded layout
+        never reads them."""
         have = {index["IndexName"] for index in current.get("GlobalSecondaryIndexes", [])}
+        legacy_layout = not have.isdisjoint(LEGACY_INDEXES)
         for index in desired["GlobalSecondaryIndexes"]:
             if index["IndexName"] in have or index["IndexName"] in retired:
+                continue
+            if index["IndexName"] in LEGACY_INDEXES and not legacy_layout:
                 continue
             self.stdout.write(f"index {index['IndexName']} on {name}: add")
             if not dry_run:
