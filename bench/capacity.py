@@ -26,6 +26,11 @@ class Workload:
     page_limit: int = 20
     priority_share: float = 0.25  # pages that filter by priority
     shards: int = 8
+    tagged: float = 0.5  # share of tasks with tags (their creates and status changes are transactions)
+    tags_per_task: float = 3.0  # tags of a tagged task: one tag-index item each
+    tag_share: float = 0.25  # pages that filter by tag (a quarter of them by priority too)
+    hot_tag: float = 1.0  # share of the busiest owner's tagged tasks that carry its most used tag
+    tag_item_kb: float = 0.1  # a tag item: taskId, slot, tag, createdAt and its two keys
 
 
 @dataclass(frozen=True)
@@ -76,22 +81,53 @@ def current_design(w: Workload) -> list[Row]:
 
 def sharded_design(w: Workload) -> list[Row]:
     """list-shard-index (owner#status#shard) and priority-shard-index (owner#status#priority#shard), legacy
-    indexes retired; a page is one Query per (status, shard) reading ceil((limit + 2) / shards) + 2 items."""
+    indexes retired; a page is one Query per (status, shard) reading ceil((limit + 2) / shards) + 2 items.
+    The table's writes of tagged tasks' creates and status changes are transactions (2 units per KB)."""
     wu = math.ceil(w.item_kb)
-    writes = w.creates + w.updates + w.status_changes
+    writes = w.creates + w.updates + w.status_changes + w.tagged * (w.creates + w.status_changes)
     index_total = (w.creates + w.updates + 2 * w.status_changes) * wu
     hot_scope = w.hot_owner  # the unowned tasks of demo mode count as one owner
     list_key = hot_scope * (w.creates + w.updates / STATUSES + w.status_changes) * wu / w.shards
     per_query = read_units(math.ceil((w.page_limit + 2) / w.shards) + 2, w.item_kb)
-    plain = w.pages * (1 - w.priority_share) * per_query
-    filtered = w.pages * w.priority_share * per_query
+    untagged_pages = w.pages * (1 - w.tag_share)
+    plain = untagged_pages * (1 - w.priority_share) * per_query
+    filtered = untagged_pages * w.priority_share * per_query
+    # A tag page fetches its tasks with one BatchGetItem: 0.5 RCU per task, each on its own taskId key.
+    fetched = w.pages * w.tag_share * w.page_limit * read_units(1, w.item_kb)
     # Worst case for the priority index: every create of the hot owner has one priority.
     return [
-        Row("sharded", "table", "taskId", wu, 0, writes * wu, 0),
+        Row("sharded", "table", "taskId", 2 * wu, 0, writes * wu, fetched),
         Row("sharded", "list-shard-index", "<hot owner>#pending#<shard>", list_key, plain * hot_scope,
             index_total, plain * STATUSES * w.shards),
         Row("sharded", "priority-shard-index", "<hot owner>#pending#<p>#<shard>", list_key, filtered * hot_scope,
             index_total, filtered * STATUSES * w.shards),
+        *tag_rows(w),
+    ]
+
+
+def tag_rows(w: Workload) -> list[Row]:
+    """The tags table (one item per task and tag slot, key taskId + slot) and its two keys-only indexes,
+    tag-shard-index (owner#status#tag#shard) and tag-priority-shard-index (owner#status#priority#tag#shard).
+
+    A tagged task's create writes its slots in the task's transaction (2 units per item on the table, 1 on each
+    index); its status change rewrites them (on each index an item whose key moves is a delete and a put). A
+    tag page reads one Query per (status, shard) of small items. The worst case for the hot key: the busiest
+    owner's tagged tasks all carry one tag (`hot_tag`), all pending, all listed by that tag.
+    """
+    slots = w.tagged * w.tags_per_task  # tag items per task, on average
+    item_units = math.ceil(w.tag_item_kb)
+    table_total = 2 * slots * (w.creates + w.status_changes) * item_units
+    index_total = slots * (w.creates + 2 * w.status_changes) * item_units
+    hot_key = w.hot_owner * w.hot_tag * w.tagged * (w.creates + w.status_changes) * item_units / w.shards
+    per_query = read_units(math.ceil((w.page_limit + 2) / w.shards) + 2, w.tag_item_kb)
+    pages = w.pages * w.tag_share
+    plain, filtered = pages * (1 - w.priority_share) * per_query, pages * w.priority_share * per_query
+    return [
+        Row("sharded", "tags table", "taskId", 2 * math.ceil(w.tags_per_task) * item_units, 0, table_total, 0),
+        Row("sharded", "tag-shard-index", "<hot owner>#pending#<tag>#<shard>", hot_key, plain * w.hot_owner,
+            index_total, plain * STATUSES * w.shards),
+        Row("sharded", "tag-priority-shard-index", "<hot owner>#pending#<p>#<tag>#<shard>", hot_key,
+            filtered * w.hot_owner, index_total, filtered * STATUSES * w.shards),
     ]
 
 
@@ -105,11 +141,11 @@ def cost_per_hour(rows: list[Row]) -> float:
 def table(w: Workload) -> str:
     """Returns the printed capacity table for both designs under `w`."""
     lines = [f"workload: {w}", f"caps per partition: {WRITE_CAP} WCU/s, {READ_CAP} RCU/s",
-             f"{'design':8} {'table/index':22} {'hottest key':34} {'WCU/s':>9} {'RCU/s':>9} {'total WCU/s':>12} "
+             f"{'design':8} {'table/index':24} {'hottest key':40} {'WCU/s':>9} {'RCU/s':>9} {'total WCU/s':>12} "
              f"{'total RCU/s':>12} {'partitions':>10}  over cap"]
     for rows in (current_design(w), sharded_design(w)):
         for row in rows:
-            lines.append(f"{row.design:8} {row.target:22} {row.key:34} {row.wcu:9.0f} {row.rcu:9.0f} "
+            lines.append(f"{row.design:8} {row.target:24} {row.key:40} {row.wcu:9.0f} {row.rcu:9.0f} "
                          f"{row.total_wcu:12.0f} {row.total_rcu:12.0f} {row.partitions:10d}  "
                          f"{'YES' if row.over_cap else 'no'}")
         lines.append(f"{'':8} cost on demand: ${cost_per_hour(rows):,.2f}/hour")
