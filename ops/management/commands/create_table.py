@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempotency_table, tasks_table
+from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempotency_table, tags_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -40,6 +40,7 @@ class Command(BaseCommand):
                 self._idempotency(dry_run=dry_run)
                 self._idempotency(dry_run=dry_run, spec=changes_table())
                 self._idempotency(dry_run=dry_run, spec=connections_table())  # WebSockets (issue 14)
+                self._tags(dry_run=dry_run)  # tag listings by index (issue 18)
                 self._backfill(fresh=current is None, dry_run=dry_run)
                 if retire_legacy_indexes:
                     self._retire(name, dry_run=dry_run)
@@ -119,8 +120,22 @@ class Command(BaseCommand):
         # The switch is recorded in the idempotency table (created just before); a dry run may lack it.
         if dry_run and aws.table_describe(idempotency_table().name) is None:
             self.stdout.write("index backfill: start")
+            self.stdout.write("tag backfill: start")
             return
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
+        # The tag slots of every task with tags; until complete, `?tag=` listings filter as before.
+        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout, layout="tag")
+
+    def _tags(self, *, dry_run: bool) -> None:
+        """Issue 18: the tags table with its two GSIs (an existing one is given the GSIs it lacks)."""
+        spec = tags_table()
+        current = aws.table_describe(spec.name)
+        self.stdout.write(f"table {spec.name}: {'unchanged' if current else 'create'}")
+        if current is None:
+            if not dry_run:
+                aws.table_create(spec.create_request())
+            return
+        self._indexes(spec.name, current, spec.create_request(), dry_run=dry_run)
 
     def _idempotency(self, *, dry_run: bool, spec=None) -> None:
         """The Idempotency-Key table (or `spec`, the change log), with TTL on its expiry attribute."""
