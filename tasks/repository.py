@@ -215,7 +215,8 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
         try:
             if stored is not None and tag_index.slots_touched(stored, _changed(stored, changes, updated_at)):
                 return _update_with_slots(task_id, changes, updated_at, versions, owner, token, stored, attempt)
-            return _task(_update(task_id, changes, updated_at, versions, owner, token, basis, untagged=slotted))
+            guard = _slots_kept(stored) if slotted else None
+            return _task(_update(task_id, changes, updated_at, versions, owner, token, basis, guard))
         except (UpdateError, TransactWriteError) as error:
             if not _overtaken(error):
                 raise
@@ -239,6 +240,12 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
 
 # The fields a task's tag slots are derived from (tasks.tag_index).
 _SLOTTED = {"tags", "status", "priority"}
+
+
+def _slots_kept(stored: Task | None):
+    """The condition under which an update of tags, status or priority leaves the tag slots as they are: the
+    task holds no tags (assumed while not read), or is still the `stored` one whose slots the update keeps."""
+    return _untagged() if stored is None or not stored.tags else TaskModel.version == stored.version
 
 
 def _read(task_id: str) -> Task | None:
@@ -278,12 +285,12 @@ _CLOCK_RETRIES = 32
 
 
 def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
-            owner: str | None, token: str | None, basis: Task | None = None, untagged: bool = False) -> TaskModel:
-    """One conditional UpdateItem (with `untagged`, only of a task holding no tags); returns the item as
-    stored. Raises UpdateError."""
+            owner: str | None, token: str | None, basis: Task | None = None, guard=None) -> TaskModel:
+    """One conditional UpdateItem (also conditioned on `guard`, if any); returns the item as stored.
+    Raises UpdateError."""
     actions, condition = _update_parts(task_id, changes, updated_at, versions, owner, token, basis)
-    if untagged:
-        condition &= _untagged()
+    if guard is not None:
+        condition &= guard
     # A placeholder version makes PynamoDB emit `ADD version 1`; its own condition is replaced by ours.
     item = TaskModel(task_id, version=0)
     item.update(actions=actions, condition=condition, add_version_condition=False)
