@@ -376,3 +376,17 @@ def test_the_tag_backfill_removes_slots_a_task_no_longer_holds(untagged_layout):
     index_backfill.backfill(fresh=False, dry_run=False, out=out, segments=1, layout="tag")
     assert out.getvalue() == "tag backfill: complete (1 tasks read, 1 slotted)"
     assert _slots(task.task_id) == _wanted_slots(task.task_id, tags=["b"], status="pending", priority="medium")
+
+
+def test_rebuilding_the_tag_index_lists_tasks_written_without_slots(api, table):
+    # As import_tasks writes a task (a conditional PutItem of its exported item): no tag slots.
+    task = repository.task_insert(task=_task(0, at="2026-11-23T12:00:00.000Z", tags=["imported"]))
+    harness.table_clear(_tags_table(), keys=("taskId", "slot"))
+    assert _listed(api, {"tag": "imported"}) == []
+    out = io.StringIO()
+    from django.core.management import call_command
+
+    call_command("create_table", rebuild_tag_index=True, stdout=out)
+    assert out.getvalue().splitlines()[-3:] == ["tag backfill: rebuild", "index backfill: unchanged (complete)",
+                                                "tag backfill: complete (1 tasks read, 1 slotted)"]
+    assert _listed(api, {"tag": "imported"}) == [task.task_id]

@@ -19,9 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--retire-legacy-indexes", action="store_true",
                             help="Issue 18: once the backfill is complete and every function runs the sharded "
                                  "listing, delete status-index and owner-status-index (their hot keys throttle writes).")
+        parser.add_argument("--rebuild-tag-index", action="store_true",
+                            help="Issue 18: run the tag backfill again over every task (after restore_table's cut-over "
+                                 "or import_tasks, whose tasks have no tag slots yet).")
 
     def handle(self, *args, table: str | None, dry_run: bool, wait: float, retire_legacy_indexes: bool = False,
-               **options) -> None:
+               rebuild_tag_index: bool = False, **options) -> None:
         spec = tasks_table()
         name = table or spec.name
         try:
@@ -41,6 +44,8 @@ class Command(BaseCommand):
                 self._idempotency(dry_run=dry_run, spec=changes_table())
                 self._idempotency(dry_run=dry_run, spec=connections_table())  # WebSockets (issue 14)
                 self._tags(dry_run=dry_run)  # tag listings by index (issue 18)
+                if rebuild_tag_index:
+                    self._rebuild_tags(dry_run=dry_run)
                 self._backfill(fresh=current is None, dry_run=dry_run)
                 if retire_legacy_indexes:
                     self._retire(name, dry_run=dry_run)
@@ -125,6 +130,15 @@ class Command(BaseCommand):
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
         # The tag slots of every task with tags; until complete, `?tag=` listings filter as before.
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout, layout="tag")
+
+    def _rebuild_tags(self, *, dry_run: bool) -> None:
+        """Marks the tag layout incomplete, so the tag backfill below runs again from the start (processes that
+        already switched keep reading the index, which lacks only the tasks not yet slotted)."""
+        from tasks import repository
+
+        self.stdout.write("tag backfill: rebuild")
+        if not dry_run:
+            repository.index_backfill_record(state="running", layout="tag")
 
     def _tags(self, *, dry_run: bool) -> None:
         """Issue 18: the tags table with its two GSIs (an existing one is given the GSIs it lacks)."""
