@@ -5,7 +5,6 @@ import io
 import os
 import threading
 import uuid
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pynamodb.exceptions import TransactWriteError
@@ -17,6 +16,7 @@ from tasks.models import TaskModel, TaskTagModel
 from tests import harness
 from tests.problems import problem
 from tests.unit.test_ownership import ALICE, BOB_IAM, NOBODY, call, handler  # noqa: F401 (fixture)
+from tests.unit.test_sharded_index import _pages
 
 
 def _tags_table() -> str:
@@ -34,14 +34,6 @@ def _wanted_slots(task_id: str, *, tags, status: str, priority: str, owner: str 
     return [(slot, tag, shards.tag_key(owner=owner, status=status, tag=tag, shard=shard),
              shards.tag_priority_key(owner=owner, status=status, priority=priority, tag=tag, shard=shard))
             for slot, tag in enumerate(tags)]
-
-
-def _pages(api, params: dict) -> list[list[dict]]:
-    pages = [api.get("/tasks", params).json()]
-    while pages[-1]["next"]:
-        query = parse_qs(urlsplit(pages[-1]["next"]).query)
-        pages.append(api.get("/tasks", {k: v[0] for k, v in query.items()}).json())
-    return [page["results"] for page in pages]
 
 
 def _listed(api, params: dict) -> list[str]:
