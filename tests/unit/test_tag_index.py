@@ -309,28 +309,34 @@ def test_the_tag_backfill_under_concurrent_writes_leaves_exactly_the_right_slots
     assert sorted(_listed(api, {"tag": "old", "limit": 15})) == sorted(t.task_id for t in old)  # filtered as before
     assert "tag-shard-index" not in {call[1] for call in tag_calls}
 
-    stop, created, deleted = threading.Event(), [], []
+    # Writers get in at fixed points of the backfill, between its read of a task and its transaction: they
+    # change that very task (its ConditionCheck then fails and it reads the task again), delete it, or create
+    # another (bounded, so the Scan ends on every engine however slow).
+    from tasks import tag_index
 
-    def writer():  # creates, tag changes, status changes and deletes while the backfill runs
-        i = 0
-        while not stop.is_set():
-            target = old[i % len(old)].task_id
-            api.patch(f"/tasks/{target}", {"tags": ["old", f"m{i}"][: 1 + i % 2], "status": "in_progress"},
-                      format="json")
-            created.append(api.post("/tasks", {"title": "new", "tags": ["old", "new"]}, format="json").json()["taskId"])
-            if i % 4 == 3 and old[(i + 7) % len(old)].task_id not in deleted:
-                deleted.append(old[(i + 7) % len(old)].task_id)
-                api.delete(f"/tasks/{deleted[-1]}")
-            i += 1
+    real_stored_slots, lock, created, deleted, changed = tag_index.stored_slots, threading.Lock(), [], [], []
 
-    thread = threading.Thread(target=writer)
-    thread.start()
+    def stored_slots_with_writers(task_id: str):
+        with lock:
+            n = len(changed) + len(created) + len(deleted)
+            if task_id not in changed and task_id not in created and n % 3 == 0:
+                changed.append(task_id)
+                response = api.patch(f"/tasks/{task_id}", {"tags": ["old", f"m{n}"][: 1 + n % 2], "status": "in_progress"},
+                                     format="json")
+                assert response.status_code == 200, response.content
+            elif task_id not in created and n % 3 == 1 and len(deleted) < 5:
+                deleted.append(task_id)
+                assert api.delete(f"/tasks/{task_id}").status_code == 200
+            elif len(created) < 10:
+                response = api.post("/tasks", {"title": "new", "tags": ["old", "new"]}, format="json")
+                created.append(response.json()["taskId"])
+        return real_stored_slots(task_id)
+
     out = io.StringIO()
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tag_index, "stored_slots", stored_slots_with_writers)
         index_backfill.backfill(fresh=False, dry_run=False, out=out, segments=2, page_size=7, layout="tag")
-    finally:
-        stop.set()
-        thread.join()
+    assert len(changed) > 5 and len(deleted) == 5 and len(created) == 10
     assert out.getvalue().startswith("tag backfill: complete (")
     assert repository.index_backfill_state(layout="tag") == ("complete", None)
     stored = {item["taskId"]["S"]: repository.task_from_image(item) for item in harness.table_items(untagged_layout)}
