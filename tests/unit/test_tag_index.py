@@ -189,10 +189,22 @@ def tag_calls():
         client.meta.events.unregister("provide-client-params.dynamodb.*", on_request)
 
 
-def _seed(count: int, *, start: int, tags=("common",)) -> None:
-    for i in range(start, start + count):
-        repository.task_insert(task=_task(i, at=f"2026-11-21T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
-                                          priority=("low", "high")[i % 2], tags=tags))
+def _seed(count: int, *, start: int, tags=("common",), slots: bool = True) -> list[Task]:
+    """Writes tasks (with their tag slots unless not `slots`) as the API stores them, in BatchWriteItems: moto
+    copies every table, stream records included, per transaction, so hundreds of them slow the whole suite."""
+    from tasks import tag_index
+
+    tasks = [_task(i, at=f"2026-11-21T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000Z",
+                   priority=("low", "high")[i % 2], tags=tags) for i in range(start, start + count)]
+    with TaskModel.batch_write() as batch:
+        for task in tasks:
+            item = repository._new_item(task, None, None)
+            item.version = task.version  # a batch write stores it as given
+            batch.save(item)
+    with TaskTagModel.batch_write() as batch:
+        for item in (item for task in tasks if slots for item in tag_index.slot_items(task, None)):
+            batch.save(item)
+    return tasks
 
 
 @pytest.mark.parametrize("params, index", [({"tag": "rare", "limit": 2}, "tag-shard-index"),
@@ -302,9 +314,9 @@ def untagged_layout(table):
 
 
 def test_the_tag_backfill_under_concurrent_writes_leaves_exactly_the_right_slots(api, untagged_layout, tag_calls):
-    old = [repository.task_insert(task=_task(i, at=f"2026-11-23T10:00:{i:02d}.000Z", tags=["old", f"n{i % 3}"]))
-           for i in range(40)]
-    harness.table_clear(_tags_table(), keys=("taskId", "slot"))  # written by code from before the tags table
+    # Written by code from before the tags table: no slots.
+    old = [repository.task_fetch(task_id=task.task_id) for task in _seed(20, start=0, tags=["old", "n0"], slots=False)
+           + _seed(20, start=20, tags=["old", "n1"], slots=False)]
     tag_calls.clear()
     assert sorted(_listed(api, {"tag": "old", "limit": 15})) == sorted(t.task_id for t in old)  # filtered as before
     assert "tag-shard-index" not in {call[1] for call in tag_calls}
