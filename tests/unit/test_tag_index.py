@@ -315,8 +315,8 @@ def untagged_layout(table):
 
 def test_the_tag_backfill_under_concurrent_writes_leaves_exactly_the_right_slots(api, untagged_layout, tag_calls):
     # Written by code from before the tags table: no slots.
-    old = [repository.task_fetch(task_id=task.task_id) for task in _seed(20, start=0, tags=["old", "n0"], slots=False)
-           + _seed(20, start=20, tags=["old", "n1"], slots=False)]
+    old = [repository.task_fetch(task_id=task.task_id) for task in _seed(12, start=0, tags=["old", "n0"], slots=False)
+           + _seed(12, start=12, tags=["old", "n1"], slots=False)]
     tag_calls.clear()
     assert sorted(_listed(api, {"tag": "old", "limit": 15})) == sorted(t.task_id for t in old)  # filtered as before
     assert "tag-shard-index" not in {call[1] for call in tag_calls}
