@@ -400,3 +400,15 @@ def test_rebuilding_the_tag_index_lists_tasks_written_without_slots(api, table):
     assert out.getvalue().splitlines()[-3:] == ["tag backfill: rebuild", "index backfill: unchanged (complete)",
                                                 "tag backfill: complete (1 tasks read, 1 slotted)"]
     assert _listed(api, {"tag": "imported"}) == [task.task_id]
+
+
+def test_an_update_from_a_stale_read_whose_tags_another_writer_already_set_succeeds(table):
+    task = repository.task_insert(task=_task(0, at="2026-11-25T09:00:00.000Z", tags=["a"]))
+    repository.task_change(task_id=task.task_id, changes={"tags": ["a", "b"]}, updated_at="2026-11-25T09:00:01.000Z",
+                           versions=None, token="other-writer")
+    # Read before the other writer's change: its transaction fails on the version, the task read again already
+    # holds these tags, so the slots stay and a plain update conditioned on that version is written.
+    changed = repository.task_change(task_id=task.task_id, changes={"tags": ["a", "b"], "title": "mine"},
+                                     updated_at="2026-11-25T09:00:02.000Z", versions=None, token="me", current=task)
+    assert (changed.title, changed.tags, changed.version) == ("mine", ["a", "b"], 3)
+    assert _slots(task.task_id) == _wanted_slots(task.task_id, tags=["a", "b"], status="pending", priority="medium")
