@@ -99,6 +99,8 @@ def cutover_steps(*, stage: str, target: str) -> list[str]:
         f"(and IDEMPOTENCY_TABLE stays as it is).",
         f"2. zappa update {stage}   # the function now reads and writes {target}",
         f"3. python manage.py setup_monitoring --stage {stage}   # alarms and dashboard follow the new table",
-        f"4. Smoke-test: GET /tasks?limit=1 on the stage; then keep the old table until you are sure "
+        f"4. zappa manage {stage} \"create_table --rebuild-tag-index\"   # the restored tasks' tag slots "
+        f"(issue 18); until it completes, ?tag= lists by filter",
+        f"5. Smoke-test: GET /tasks?limit=1 on the stage; then keep the old table until you are sure "
         f"(it is the evidence), and delete it later with PITR's 35-day window in mind.",
     ]

@@ -102,6 +102,33 @@ class IdempotencyTableSpec:
         return _keyed_table_request(self.name, [("key", "S", "HASH")])
 
 
+@dataclass(frozen=True)
+class TagsTableSpec:
+    """Issue 18: one item per (task, tag), keyed (taskId, slot), with the two tag listing GSIs (keys only)."""
+
+    name: str
+
+    def create_request(self) -> dict:
+        """Returns the CreateTable arguments: on-demand, SSE, tag-shard-index and tag-priority-shard-index."""
+        request = _keyed_table_request(self.name, [("taskId", "S", "HASH"), ("slot", "N", "RANGE")])
+        request["AttributeDefinitions"] += [{"AttributeName": name, "AttributeType": "S"}
+                                            for name in ("tagKey", "tagPriorityKey", "createdAt")]
+        request["GlobalSecondaryIndexes"] = [
+            {"IndexName": index, "KeySchema": [{"AttributeName": attribute, "KeyType": "HASH"},
+                                               {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": "KEYS_ONLY"}}
+            for index, attribute in TAG_INDEXES]
+        return request
+
+
+TAG_INDEXES = (("tag-shard-index", "tagKey"), ("tag-priority-shard-index", "tagPriorityKey"))
+
+
+def tags_table() -> TagsTableSpec:
+    """Returns the desired tags table of this stage."""
+    return TagsTableSpec(name=settings.TAGS_TABLE)
+
+
 def idempotency_table() -> IdempotencyTableSpec:
     """Returns the desired idempotency table of this stage."""
     return IdempotencyTableSpec(name=settings.IDEMPOTENCY_TABLE)

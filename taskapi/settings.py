@@ -230,6 +230,8 @@ IDEMPOTENCY_LEASE_SECONDS = int(_env("IDEMPOTENCY_LEASE_SECONDS", "35"))
 TASK_INDEX_SHARDS = int(_env("TASK_INDEX_SHARDS", "4" if IS_LOCAL else "8"))
 if not 1 <= TASK_INDEX_SHARDS <= 64:
     raise ImproperlyConfigured("TASK_INDEX_SHARDS must be between 1 and 64.")
+# Tag listings by index (issue 18): one item per (task, tag) in its own table, written in the task's transaction.
+TAGS_TABLE = _env("TAGS_TABLE", f"{TASKS_TABLE}-tags")
 # A page reads one Query per (status, shard): their first reads run at once on this many threads (each
 # model's botocore pool holds as many connections), and a read failing past the retries above is tried again
 # for its stream only, at most TASK_LIST_READ_RETRIES times per page (for all its streams together, so an

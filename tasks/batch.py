@@ -9,7 +9,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
-from taskapi.problems import exception_handler, problem_body
+from taskapi.problems import Problem, exception_handler, problem_body
 from tasks import repository, services
 from tasks.domain import PreconditionFailed, Task, TaskNotFound, now
 from tasks.conditional import if_match_versions, task_etag, task_last_modified
@@ -49,6 +49,10 @@ class BatchSerializer(serializers.Serializer):
         if len(ids) != len(set(ids)):
             raise ValidationError("A task id appears at most once per batch.")
         return operations
+
+
+class AtomicBatchTooLarge(Problem):
+    status, title = 422, "Atomic batch too large"
 
 
 @dataclass
@@ -161,6 +165,13 @@ def batch_apply_atomic(*, operations: list[Operation], owner: str | None,
         results, writes = _plan(operations, current, owner, location, key)
         if any(result.status >= 400 for result in results):
             return False, [_not_applied(result) for result in results]
+        actions = repository.atomic_actions(writes=writes)
+        if actions > repository.TRANSACTION_MAX_ACTIONS:
+            raise AtomicBatchTooLarge(
+                f"This atomic batch needs {actions} DynamoDB transaction actions (one per task written, plus one per "
+                f"tag slot written or deleted when tags, status or priority of a task with tags change); one "
+                f"transaction holds at most {repository.TRANSACTION_MAX_ACTIONS}. Split it, or send it with "
+                f"\"atomic\": false.")
         # Every operation a no-op: nothing to write (TransactWriteItems refuses an empty list).
         if not writes or repository.tasks_write_atomic(writes=writes, owner=owner, token=token):
             return True, results
@@ -206,7 +217,7 @@ def _plan(operations, current: dict[str, tuple[Task, str | None]], owner, locati
             continue
         changed = dataclasses.replace(task, **_domain_changes(op.fields), updated_at=max(stamp, task.updated_at),
                                       version=task.version + 1)
-        writes.append(("update", changed, task.version))
+        writes.append(("update", changed, task))
         results.append(_task_result(changed, 200))
     return results, writes
 

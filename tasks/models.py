@@ -4,7 +4,7 @@ import functools
 from django.conf import settings
 from pynamodb.attributes import ListAttribute, NumberAttribute, UnicodeAttribute, VersionAttribute
 from pynamodb.connection import Connection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 
@@ -101,6 +101,47 @@ class TaskModel(Model):
     owner_status_index = OwnerStatusIndex()
     list_shard_index = ListShardIndex()
     priority_shard_index = PriorityShardIndex()
+
+
+class TagShardIndex(GlobalSecondaryIndex):
+    """tag-shard-index: one owner's tasks of one status holding one tag, in one shard, createdAt order."""
+
+    class Meta:
+        index_name = "tag-shard-index"
+        projection = KeysOnlyProjection()  # the listing reads the tasks themselves with one BatchGetItem
+
+    tag_key = UnicodeAttribute(hash_key=True, attr_name="tagKey")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class TagPriorityShardIndex(GlobalSecondaryIndex):
+    """tag-priority-shard-index: as tag-shard-index, per priority too."""
+
+    class Meta:
+        index_name = "tag-priority-shard-index"
+        projection = KeysOnlyProjection()
+
+    tag_priority_key = UnicodeAttribute(hash_key=True, attr_name="tagPriorityKey")
+    created_at = UnicodeAttribute(range_key=True, attr_name="createdAt")
+
+
+class TaskTagModel(Model):
+    """One tag of one task (issue 18): slot i holds tags[i]; written in the same transaction as the task."""
+
+    class Meta(_Limits):
+        table_name = settings.TAGS_TABLE
+        region = settings.AWS_REGION
+        billing_mode = "PAY_PER_REQUEST"
+
+    task_id = UnicodeAttribute(hash_key=True, attr_name="taskId")
+    slot = NumberAttribute(range_key=True)  # the tag's position in the task's list: 0..len(tags)-1
+    tag = UnicodeAttribute()
+    created_at = UnicodeAttribute(attr_name="createdAt")
+    tag_key = UnicodeAttribute(attr_name="tagKey")  # tasks.shards.tag_key
+    tag_priority_key = UnicodeAttribute(attr_name="tagPriorityKey")  # tasks.shards.tag_priority_key
+
+    tag_shard_index = TagShardIndex()
+    tag_priority_shard_index = TagPriorityShardIndex()
 
 
 class IdempotencyRecord(Model):

@@ -1,10 +1,12 @@
 """Task persistence on DynamoDB: the only module that touches TaskModel."""
+import dataclasses
 import functools
 import heapq
 import itertools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -13,9 +15,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, PynamoDBException, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
-from tasks import shards
+from tasks import shards, tag_index
 from tasks.domain import IdempotencyInFlight, PreconditionFailed, StoreUnavailable, Task, TaskNotFound, TaskQuery
 from tasks.models import IdempotencyRecord, TaskModel, transaction_connection
 
@@ -54,6 +57,19 @@ def _error_code(error: Exception) -> str | None:
 
 def _condition_failed(error: Exception) -> bool:
     return _error_code(error) == "ConditionalCheckFailedException"
+
+
+def _cancelled(error: Exception, *reasons: str) -> bool:
+    """Whether a TransactWriteItems was cancelled for one of `reasons` (e.g. "ConditionalCheckFailed")."""
+    return (isinstance(error, TransactWriteError) and _error_code(error) == "TransactionCanceledException"
+            and any(reason is not None and reason.code in reasons for reason in error.cancellation_reasons))
+
+
+def _overtaken(error: Exception) -> bool:
+    """Whether a conditional write lost to a concurrent writer (its condition failed, or DynamoDB cancelled its
+    transaction for another one on the same item): read the task again and write from what it holds."""
+    return (_condition_failed(error) or _error_code(error) == "TransactionConflictException"
+            or _cancelled(error, "ConditionalCheckFailed", "TransactionConflict"))
 
 
 # DynamoDB answers that mean "try again later": throttling, capacity and its own 5xx errors.
@@ -102,17 +118,6 @@ def _store_errors(function):
     return wrapper
 
 
-def _missing_or_stale(task_id: str, *, owner: str | None = None) -> Exception:
-    """After a failed condition: TaskNotFound when the task is gone or someone else's, else PreconditionFailed."""
-    try:
-        item = TaskModel.get(task_id, consistent_read=True)
-    except DoesNotExist:
-        return TaskNotFound(f"No task has the id {task_id}.")
-    if item.owner != owner:
-        return TaskNotFound(f"No task has the id {task_id}.")
-    return PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
-
-
 def _owner_condition(owner: str | None):
     return TaskModel.owner.does_not_exist() if owner is None else TaskModel.owner == owner
 
@@ -120,6 +125,11 @@ def _owner_condition(owner: str | None):
 def _owner_status(owner: str | None, status: str) -> str | None:
     """The owner-status-index hash key; None (no index entry) for tasks without an owner."""
     return None if owner is None else f"{owner}#{status}"
+
+
+def _untagged():
+    """The condition that the stored task holds no tags (so it has no slots in the tags table to rewrite)."""
+    return TaskModel.tags.does_not_exist() | (size(TaskModel.tags) == 0)
 
 
 def _version_condition(versions: list[int] | None, owner: str | None = None):
@@ -155,10 +165,16 @@ def task_insert(*, task: Task, owner: str | None = None) -> Task:
     """
     item = _new_item(task, owner, None)
     try:
-        item.save(condition=TaskModel.task_id.does_not_exist())
-    except PutError as error:
+        if not task.tags:
+            item.save(condition=TaskModel.task_id.does_not_exist())
+        else:
+            # The task and its tag slots in one transaction; its token makes botocore's retries of it apply once.
+            with TransactWrite(connection=transaction_connection(), client_request_token=uuid.uuid4().hex) as write:
+                write.save(item, condition=TaskModel.task_id.does_not_exist())
+                tag_index.slots_write(write, old=None, new=task, owner=owner)
+    except (PutError, TransactWriteError) as error:
         # botocore retried a PutItem whose first attempt landed: the new id is ours, so the item is too.
-        if not _condition_failed(error):
+        if not (_condition_failed(error) or _cancelled(error, "ConditionalCheckFailed")):
             raise
         item = TaskModel.get(task.task_id, consistent_read=True)
     return _task(item)
@@ -184,14 +200,25 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
     Only the named attributes are written, so concurrent changes of other fields survive, and the
     item must exist, so a deleted task is never recreated. With `versions`, the stored version must be
     one of them. `current` (the task as just read, if at hand) saves a read when only one of status and
-    priority changes. Raises TaskNotFound or PreconditionFailed.
+    priority changes. A change of tags, status or priority of a task holding tags (before or after) is one
+    TransactWriteItems with the rewrite of its tag slots, conditioned on the version it was derived from.
+    Raises TaskNotFound or PreconditionFailed.
     """
     basis = _key_basis(task_id, changes, current)
-    for _ in range(_CLOCK_RETRIES):
+    slotted = not _SLOTTED.isdisjoint(changes)
+    # The stored task the tag slots are derived from: new tags need it at once; otherwise an update first
+    # assumes the task holds none (conditioned on that) and reads it only when that fails.
+    stored = (current or basis) if slotted else None
+    if slotted and stored is None and changes.get("tags"):
+        stored = _read(task_id)
+    for attempt in range(_CLOCK_RETRIES):
         try:
-            return _task(_update(task_id, changes, updated_at, versions, owner, token, basis))
-        except UpdateError as error:
-            if not _condition_failed(error):
+            if stored is not None and tag_index.slots_touched(stored, _changed(stored, changes, updated_at)):
+                return _update_with_slots(task_id, changes, updated_at, versions, owner, token, stored, attempt)
+            guard = _slots_kept(stored) if slotted else None
+            return _task(_update(task_id, changes, updated_at, versions, owner, token, basis, guard))
+        except (UpdateError, TransactWriteError) as error:
+            if not _overtaken(error):
                 raise
         try:
             item = TaskModel.get(task_id, consistent_read=True)
@@ -207,7 +234,48 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
         # priority the index keys were derived from: write again at its time, from what it stored.
         updated_at = max(updated_at, item.updated_at)
         basis = _task(item) if basis is not None else None
+        stored = _task(item) if slotted else None
     raise PreconditionFailed("The task kept changing while this update was written; try again.")
+
+
+# The fields a task's tag slots are derived from (tasks.tag_index).
+_SLOTTED = {"tags", "status", "priority"}
+
+
+def _slots_kept(stored: Task | None):
+    """The condition under which an update of tags, status or priority leaves the tag slots as they are: the
+    task holds no tags (assumed while not read), or is still the `stored` one whose slots the update keeps."""
+    return _untagged() if stored is None or not stored.tags else TaskModel.version == stored.version
+
+
+def _read(task_id: str) -> Task | None:
+    """The stored task (consistent read), None when there is none."""
+    try:
+        return _task(TaskModel.get(task_id, consistent_read=True))
+    except DoesNotExist:
+        return None
+
+
+def _changed(stored: Task, changes: dict[str, Any], updated_at: str) -> Task:
+    """`stored` with `changes` applied, as an update conditioned on its version stores it."""
+    fields = {name: ([] if name == "tags" and value is None else value) for name, value in changes.items()}
+    return dataclasses.replace(stored, **fields, updated_at=updated_at, version=stored.version + 1)
+
+
+def _update_with_slots(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
+                       owner: str | None, token: str | None, stored: Task, attempt: int) -> Task:
+    """The update and the rewrite of the task's tag slots in one TransactWriteItems, conditioned on the version
+    of `stored` (whose tags say which slots to delete). Returns the task as stored. Raises TransactWriteError."""
+    new = _changed(stored, changes, updated_at)
+    actions, condition = _update_parts(task_id, changes, updated_at, versions, owner, token, stored)
+    # ClientRequestToken: botocore's retries of this try apply once (DynamoDB remembers it 10 minutes); each
+    # try writes other items, so each has its own (a reused token with other items is refused).
+    request_token = f"{token or uuid.uuid4().hex}-{attempt}"
+    with TransactWrite(connection=transaction_connection(), client_request_token=request_token) as write:
+        write.update(TaskModel(task_id, version=0), actions=actions,
+                     condition=condition & (TaskModel.version == stored.version), add_version_condition=False)
+        tag_index.slots_write(write, old=stored, new=new, owner=owner)
+    return new
 
 
 # Tries of one update whose updatedAt another writer overtook (concurrent writers, or clocks a little
@@ -217,8 +285,23 @@ _CLOCK_RETRIES = 32
 
 
 def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
-            owner: str | None, token: str | None, basis: Task | None = None) -> TaskModel:
-    """One conditional UpdateItem; returns the item as stored. Raises UpdateError."""
+            owner: str | None, token: str | None, basis: Task | None = None, guard=None) -> TaskModel:
+    """One conditional UpdateItem (also conditioned on `guard`, if any); returns the item as stored.
+    Raises UpdateError."""
+    actions, condition = _update_parts(task_id, changes, updated_at, versions, owner, token, basis)
+    if guard is not None:
+        condition &= guard
+    # A placeholder version makes PynamoDB emit `ADD version 1`; its own condition is replaced by ours.
+    item = TaskModel(task_id, version=0)
+    item.update(actions=actions, condition=condition, add_version_condition=False)
+    return item
+
+
+def _update_parts(task_id: str, changes: dict[str, Any], updated_at: str, versions: list[int] | None,
+                  owner: str | None, token: str | None, basis: Task | None):
+    """The actions and the condition of an update's UpdateItem (see task_change)."""
+    if basis is not None and ("status" in changes) == ("priority" in changes):
+        basis = None  # both or neither change: no stored value to keep
     actions = [
         _UPDATABLE[name].remove() if value is None else _UPDATABLE[name].set(value)
         for name, value in changes.items()
@@ -237,27 +320,45 @@ def _update(task_id: str, changes: dict[str, Any], updated_at: str, versions: li
         # A retried copy of this same UpdateItem must not apply twice (nor bump the version twice).
         actions.append(TaskModel.write_token.set(token))
         condition &= TaskModel.write_token.does_not_exist() | (TaskModel.write_token != token)
-    # A placeholder version makes PynamoDB emit `ADD version 1`; its own condition is replaced by ours.
-    item = TaskModel(task_id, version=0)
-    item.update(actions=actions, condition=condition, add_version_condition=False)
-    return item
+    return actions, condition
 
 
 @_store_errors
 def task_remove(*, task_id: str, versions: list[int] | None, owner: str | None = None) -> None:
-    """Deletes the task. Raises TaskNotFound, or PreconditionFailed when `versions` does not match."""
-    try:
-        TaskModel(task_id).delete(condition=_version_condition(versions, owner), add_version_condition=False)
-    except DeleteError as error:
-        if _condition_failed(error):
-            problem = _missing_or_stale(task_id, owner=owner)
-            if isinstance(problem, TaskNotFound) and _retried(error):
+    """Deletes the task (and its tag slots, in the same transaction). Raises TaskNotFound, or
+    PreconditionFailed when `versions` does not match."""
+    condition = _version_condition(versions, owner)
+    retried = False
+    stored = None  # first assume a task without tags (one DeleteItem), conditioned on that
+    for _ in range(_CLOCK_RETRIES):
+        try:
+            if stored is None or not stored.tags:
+                TaskModel(task_id).delete(condition=condition & _untagged(), add_version_condition=False)
+            else:
+                with TransactWrite(connection=transaction_connection(), client_request_token=uuid.uuid4().hex) as write:
+                    write.delete(TaskModel(task_id), condition=condition & (TaskModel.version == stored.version),
+                                 add_version_condition=False)
+                    tag_index.slots_write(write, old=stored, new=None, owner=owner)
+            return
+        except (DeleteError, TransactWriteError) as error:
+            if not _overtaken(error):
+                raise
+            retried = retried or _retried(error)
+        try:
+            item = TaskModel.get(task_id, consistent_read=True)
+        except DoesNotExist:
+            item = None
+        if item is None or item.owner != owner:
+            if retried:
                 # botocore retried the DeleteItem (a lost answer, a timeout): the task is gone because an earlier
                 # attempt of this very request deleted it, so the request succeeded. A DELETE is idempotent: were
                 # it another deleter's between our attempts, both deleters were right that the task is gone.
                 return
-            raise problem from None
-        raise
+            raise TaskNotFound(f"No task has the id {task_id}.")
+        stored = _task(item)
+        if versions is not None and stored.version not in versions:
+            raise PreconditionFailed("The task has changed since the ETag in If-Match was issued.")
+    raise PreconditionFailed("The task kept changing while this delete was written; try again.")
 
 
 def _retried(error: Exception) -> bool:
@@ -277,8 +378,9 @@ def _order_key(task: Task) -> tuple[str, str]:
     return (task.created_at, task.task_id)
 
 
-def _created_range(query: TaskQuery, after: tuple[str, str] | None):
-    """The createdAt key condition of a listing query: its date bounds, narrowed to past `after` (None: no bound)."""
+def _created_range(query: TaskQuery, after: tuple[str, str] | None, created_at=TaskModel.created_at):
+    """The createdAt key condition of a listing query (on the index attribute `created_at`): its date bounds,
+    narrowed to past `after` (None: no bound)."""
     lower, upper = query.created_from, query.created_to
     if after is not None:
         if query.descending:
@@ -286,11 +388,11 @@ def _created_range(query: TaskQuery, after: tuple[str, str] | None):
         else:
             lower = max(lower, after[0]) if lower else after[0]
     if lower and upper:
-        return TaskModel.created_at.between(lower, upper)
+        return created_at.between(lower, upper)
     if lower:
-        return TaskModel.created_at >= lower
+        return created_at >= lower
     if upper:
-        return TaskModel.created_at <= upper
+        return created_at <= upper
     return None
 
 
@@ -333,6 +435,8 @@ def task_page(*, query: TaskQuery, after: tuple[str, str] | None, limit: int,
     complete, one per status of the legacy ones); together they read about `limit` items, so a page costs
     the same whatever the table's size. Raises StoreUnavailable when DynamoDB stays unavailable.
     """
+    if query.tag and _layout_ready("tag"):
+        return _tag_page(query, after, limit, owner)
     # limit + 2: the page, one more to know whether a next page exists, one to close a tie group.
     if _sharded_listing():
         streams = _sharded_streams(query, after, limit, owner)
@@ -396,6 +500,7 @@ def task_insert_idempotent(*, task: Task, owner: str | None, key: str, token: st
         # ClientRequestToken makes DynamoDB itself treat a retried TransactWriteItems as the same one.
         with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
             write.save(item, condition=TaskModel.task_id.does_not_exist())
+            tag_index.slots_write(write, old=None, new=task, owner=owner)
             write.update(complete, actions=[IdempotencyRecord.state.set("complete"),
                                             IdempotencyRecord.response.set(response)],
                          condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
@@ -439,14 +544,32 @@ def tasks_fetch_many(*, task_ids: list[str]) -> dict[str, tuple[Task, str | None
             for item in TaskModel.batch_get(task_ids, consistent_read=True)}
 
 
+# A TransactWriteItems holds at most 100 actions.
+TRANSACTION_MAX_ACTIONS = 100
+
+
+def atomic_actions(*, writes: list[tuple[str, Task, Task | None]]) -> int:
+    """Returns how many transaction actions tasks_write_atomic sends for `writes`: one per task, plus one per
+    tag slot written or deleted."""
+    return sum(1 + tag_index.slot_actions(*_slot_change(kind, task, read)) for kind, task, read in writes)
+
+
+def _slot_change(kind: str, task: Task, read: Task | None) -> tuple[Task | None, Task | None]:
+    """A batch write's (old, new) task, for its tag slots."""
+    return {"create": (None, task), "delete": (task, None)}.get(kind, (read, task))
+
+
 @_store_errors
-def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str | None, token: str) -> bool:
-    """Writes ("create", task, None), ("update", task, read version) and ("delete", task, None) in one
-    transaction, each conditioned on the version read. Returns False when a condition failed (nothing
-    was written)."""
+def tasks_write_atomic(*, writes: list[tuple[str, Task, Task | None]], owner: str | None, token: str) -> bool:
+    """Writes ("create", task, None), ("update", task, task as read) and ("delete", task, None) in one
+    transaction, each conditioned on the version read, with their tag slots (at most
+    TRANSACTION_MAX_ACTIONS actions in all: see atomic_actions). Returns False when a condition failed
+    (nothing was written)."""
     try:
         with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
-            for kind, task, _ in writes:
+            for kind, task, read in writes:
+                old, new = _slot_change(kind, task, read)
+                tag_index.slots_write(write, old=old, new=new, owner=owner)
                 if kind == "create":
                     write.save(_new_item(task, owner, None), condition=TaskModel.task_id.does_not_exist())
                     continue
@@ -455,7 +578,7 @@ def tasks_write_atomic(*, writes: list[tuple[str, Task, int | None]], owner: str
                     write.delete(TaskModel(task.task_id), condition=condition, add_version_condition=False)
                     continue
                 item = _new_item(task, owner, None)
-                item.version = task.version - 1  # PynamoDB conditions the save on it and stores it plus one
+                item.version = read.version  # PynamoDB conditions the save on it and stores it plus one
                 write.save(item, condition=_owner_condition(owner))
     except TransactWriteError as error:
         if _error_code(error) == "TransactionCanceledException" and not _transient(error):
@@ -512,56 +635,67 @@ def _index_key_update(task_id: str, changes: dict[str, Any], owner: str | None, 
     return actions, condition
 
 
-def _layout_key() -> str:
+# Layouts a backfill brings old tasks to: "index" (the sharded listing keys) and "tag" (tasks.tag_index).
+LAYOUTS = ("index", "tag")
+
+
+def _layout_key(layout: str = "index") -> str:
     # Idempotency records are keyed by SHA-256 hex digests, so this key never meets a client's.
-    return f"ops#index-layout#{settings.TASKS_TABLE}"
+    return f"ops#{layout}-layout#{settings.TASKS_TABLE}"
 
 
 _LAYOUT_RECHECK_SECONDS = 30.0
-_layout = {"ready": False, "checked": -_LAYOUT_RECHECK_SECONDS}
+_layouts = {layout: {"ready": False, "checked": -_LAYOUT_RECHECK_SECONDS} for layout in LAYOUTS}
 
 
-def _sharded_listing() -> bool:
-    """Whether listings read the sharded indexes: once create_table has recorded their backfill complete.
+def _layout_ready(layout: str) -> bool:
+    """Whether listings read what `layout` built: once create_table has recorded its backfill complete.
 
     Cached per process; until then it looks again at most every 30 s (one GetItem).
     """
-    if _layout["ready"]:
+    cached = _layouts[layout]
+    if cached["ready"]:
         return True
     moment = time.monotonic()
-    if moment - _layout["checked"] < _LAYOUT_RECHECK_SECONDS:
+    if moment - cached["checked"] < _LAYOUT_RECHECK_SECONDS:
         return False
-    _layout["checked"] = moment
+    cached["checked"] = moment
     try:
-        _layout["ready"] = IdempotencyRecord.get(_layout_key(), consistent_read=True).state == "complete"
+        cached["ready"] = IdempotencyRecord.get(_layout_key(layout), consistent_read=True).state == "complete"
     except DoesNotExist:
         pass
-    return _layout["ready"]
+    return cached["ready"]
+
+
+def _sharded_listing() -> bool:
+    """Whether listings read the sharded indexes (their backfill is complete)."""
+    return _layout_ready("index")
 
 
 def index_layout_reset_cache() -> None:
-    """Forgets the cached switch (tests, and ops after a migration in the same process)."""
-    _layout.update(ready=False, checked=-_LAYOUT_RECHECK_SECONDS)
+    """Forgets the cached switches (tests, and ops after a migration in the same process)."""
+    for cached in _layouts.values():
+        cached.update(ready=False, checked=-_LAYOUT_RECHECK_SECONDS)
 
 
 # An ops record that never expires: TTL deletes only items whose expiry has passed.
 _NEVER = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
-def index_backfill_state() -> tuple[str, list | None]:
+def index_backfill_state(*, layout: str = "index") -> tuple[str, list | None]:
     """Returns the backfill's state ("missing", "running" or "complete") and its resume point (per-segment
-    Scan keys, JSON-ready) as create_table last recorded them."""
+    Scan keys, JSON-ready) as create_table last recorded them, for `layout` (LAYOUTS)."""
     try:
-        record = IdempotencyRecord.get(_layout_key(), consistent_read=True)
+        record = IdempotencyRecord.get(_layout_key(layout), consistent_read=True)
     except DoesNotExist:
         return "missing", None
     return record.state, (json.loads(record.response) if record.response else None)
 
 
-def index_backfill_record(*, state: str, resume: list | None = None) -> None:
-    """Records the backfill's state and resume point; "complete" switches listings to the sharded indexes."""
+def index_backfill_record(*, state: str, resume: list | None = None, layout: str = "index") -> None:
+    """Records the backfill's state and resume point; "complete" switches listings to what `layout` built."""
     owner_command = "create_table"  # who holds the record (the token field of a lease), not a secret
-    IdempotencyRecord(_layout_key(), fingerprint="index-layout", state=state, token=owner_command,
+    IdempotencyRecord(_layout_key(layout), fingerprint=f"{layout}-layout", state=state, token=owner_command,
                       lease_until=_NEVER, expires_at=_NEVER,
                       response=json.dumps(resume) if resume is not None else None).save()
 
@@ -597,14 +731,51 @@ def task_index_backfill_page(*, segment: int, segments: int, start: dict | None,
     return (items.last_evaluated_key if read == page_size else None), read, written
 
 
-def _shard_tasks(items: Iterator[TaskModel], first: TaskModel | None, query: TaskQuery,
-                 after: tuple[str, str] | None, reads: "_PageReads") -> Iterator[Task]:
-    """Yields one shard's matching tasks in (createdAt, taskId) query order, strictly past `after`, from its
-    Query's `first` item (already read) on; reads further pages only as the merge asks for them."""
+@_store_errors
+def task_tag_backfill_page(*, segment: int, segments: int, start: dict | None,
+                           page_size: int) -> tuple[dict | None, int, int]:
+    """Scans one page of `segment` from `start` and brings each task's tag slots to what it holds (Puts of
+    missing or stale slots, Deletes of extra ones). Returns (the key to go on from or None at the segment's
+    end, tasks read, tasks whose slots were written).
+
+    Each task's slots are written in one transaction with a ConditionCheck on the version read: a concurrent
+    writer (who writes the slots itself) wins, and the task is read again. A task whose slots are right costs
+    one Query, so a rerun writes nothing.
+    """
+    items = TaskModel.scan(segment=segment, total_segments=segments, last_evaluated_key=start,
+                           limit=page_size, page_size=page_size, consistent_read=True)
+    read = written = 0
+    for item in items:
+        read += 1
+        written += _tag_slots_sync(item)
+    return (items.last_evaluated_key if read == page_size else None), read, written
+
+
+def _tag_slots_sync(item: TaskModel) -> bool:
+    """Brings one task's slots to its stored tags, re-reading it while concurrent writers move it; returns
+    whether anything was written (False too when the task was deleted meanwhile: its delete took its slots)."""
+    for _ in range(_CLOCK_RETRIES):
+        try:
+            return tag_index.slots_sync(task=_task(item), owner=item.owner, token=uuid.uuid4().hex)
+        except TransactWriteError as error:
+            if not _cancelled(error, "ConditionalCheckFailed", "TransactionConflict"):
+                raise
+        try:
+            item = TaskModel.get(item.task_id, consistent_read=True)
+        except DoesNotExist:
+            return False
+    raise PreconditionFailed(f"The task {item.task_id} kept changing while its tag slots were written; rerun.")
+
+
+def _shard_tasks(items: Iterator, first: Any, query: TaskQuery, after: tuple[str, str] | None,
+                 reads: "_PageReads", convert=_task) -> Iterator[Task]:
+    """Yields one shard's matching tasks (`convert`ed items: anything with created_at and task_id) in
+    (createdAt, taskId) query order, strictly past `after`, from its Query's `first` item (already read) on;
+    reads further pages only as the merge asks for them."""
     if first is None:
         return
     rest = iter(lambda: _read_next(items, reads), None)
-    for _, same_time in itertools.groupby(map(_task, itertools.chain([first], rest)), key=lambda t: t.created_at):
+    for _, same_time in itertools.groupby(map(convert, itertools.chain([first], rest)), key=lambda t: t.created_at):
         for task in sorted(same_time, key=_order_key, reverse=query.descending):
             if after is None or (_order_key(task) < after if query.descending else _order_key(task) > after):
                 yield task
@@ -637,6 +808,38 @@ def _sharded_streams(query: TaskQuery, after: tuple[str, str] | None, limit: int
     reads = _PageReads(deadline=time.monotonic() + settings.TASK_LIST_BUDGET_SECONDS)
     firsts = _read_firsts(queries, reads)
     return [_shard_tasks(items, first, query, after, reads) for items, first in zip(queries, firsts, strict=True)]
+
+
+def _tag_page(query: TaskQuery, after: tuple[str, str] | None, limit: int,
+              owner: str | None) -> tuple[list[Task], bool]:
+    """A `?tag=` page from the tag indexes (tasks.tag_index): one stream per (status, shard) merged in the
+    listing's order, then the page's tasks in one consistent BatchGetItem. An index entry the task no longer
+    matches (a GSI lags its table) is skipped and the merge read on, so a page is full whenever more follow."""
+    page_size = -(-(limit + 2) // shards.shard_count()) + 2
+    range_condition = _created_range(query, after, tag_index.created_attribute())
+    queries = tag_index.tag_queries(query, range_condition, owner, page_size)
+    reads = _PageReads(deadline=time.monotonic() + settings.TASK_LIST_BUDGET_SECONDS)
+    firsts = _read_firsts(queries, reads, prepare=tag_index.tag_client)
+    streams = [_shard_tasks(items, first, query, after, reads, tag_index.tag_entry)
+               for items, first in zip(queries, firsts, strict=True)]
+    entries = heapq.merge(*streams, key=_order_key, reverse=query.descending)
+    seen: set[str] = set()
+    unique = (entry for entry in entries if not (entry.task_id in seen or seen.add(entry.task_id)))
+    tasks: list[Task] = []
+    while len(tasks) <= limit:
+        wanted = list(itertools.islice(unique, limit + 1 - len(tasks)))
+        if not wanted:
+            break
+        found = {item.task_id: item for item in TaskModel.batch_get([e.task_id for e in wanted], consistent_read=True)}
+        tasks += [_task(found[e.task_id]) for e in wanted
+                  if e.task_id in found and _tag_match(found[e.task_id], query, owner)]
+    return tasks[:limit], len(tasks) > limit
+
+
+def _tag_match(item: TaskModel, query: TaskQuery, owner: str | None) -> bool:
+    """Whether the task as stored still belongs in the tag listing its index entry put it in."""
+    return (item.owner == owner and query.tag in (item.tags or []) and item.status in query.statuses
+            and query.priority in (None, "", item.priority))
 
 
 # A page's reads: every stream's first Query at once, and a read that fails transiently past botocore's
@@ -704,7 +907,7 @@ def _readers() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=settings.TASK_LIST_READ_WORKERS, thread_name_prefix="list-read")
 
 
-def _read_firsts(queries: list[Iterator[TaskModel]], reads: _PageReads) -> list[TaskModel | None]:
+def _read_firsts(queries: list[Iterator], reads: _PageReads, prepare=None) -> list[Any]:
     """Returns each stream's first item (None when it has none), read concurrently. Every read has ended
     when this returns or raises; a non-transient failure is raised before a transient one."""
     if len(queries) == 1 or settings.TASK_LIST_READ_WORKERS == 1:
@@ -712,6 +915,8 @@ def _read_firsts(queries: list[Iterator[TaskModel]], reads: _PageReads) -> list[
     # One botocore client for all threads (clients are thread-safe); created here, not raced for in the
     # threads (PynamoDB creates it lazily and unlocked, from a per-thread session).
     _ = TaskModel._get_connection().connection.client
+    if prepare is not None:
+        prepare()
     futures = [_readers().submit(_read_first, items, reads) for items in queries]
     wait(futures)
     errors = [future.exception() for future in futures if future.exception() is not None]

@@ -25,6 +25,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     aws.table_delete(os.environ["IDEMPOTENCY_TABLE"])
     aws.table_delete(f"{os.environ['TASKS_TABLE']}-changes")  # the changes feed's log
     aws.table_delete(f"{os.environ['TASKS_TABLE']}-connections")  # WebSocket connections (issue 14)
+    aws.table_delete(f"{os.environ['TASKS_TABLE']}-tags")  # tag listings by index (issue 18)
     for emulator in _EMULATORS:
         emulator.stop()
 
@@ -34,6 +35,7 @@ def table() -> str:
     """The test table, emptied: for tests that need to know every task in it."""
     name = os.environ["TASKS_TABLE"]
     harness.table_clear(name)
+    harness.table_clear(f"{name}-tags", keys=("taskId", "slot"))  # their tag slots (issue 18)
     return name
 
 

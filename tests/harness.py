@@ -146,11 +146,11 @@ def table_items(table: str) -> list[dict]:
     return [item for page in pages for item in page["Items"]]
 
 
-def table_clear(table: str) -> None:
-    """Deletes every item of `table`."""
+def table_clear(table: str, keys: tuple[str, ...] = ("taskId",)) -> None:
+    """Deletes every item of `table` (whose key attributes are `keys`)."""
     client = dynamodb()
     for item in table_items(table):
-        client.delete_item(TableName=table, Key={"taskId": item["taskId"]})
+        client.delete_item(TableName=table, Key={key: item[key] for key in keys})
 
 
 class LiveServer:

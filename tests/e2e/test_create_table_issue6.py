@@ -21,7 +21,8 @@ def names():
     stem = f"taskapi-e2e6-{uuid.uuid4().hex[:8]}"
     tables = {"TASKS_TABLE": stem, "IDEMPOTENCY_TABLE": f"{stem}-idempotency",
               "CHANGES_TABLE": f"{stem}-changes",  # issue 13: the changes feed's log follows them
-              "CONNECTIONS_TABLE": f"{stem}-connections"}  # issue 14: WebSocket connections, after it
+              "CONNECTIONS_TABLE": f"{stem}-connections",  # issue 14: WebSocket connections, after it
+              "TAGS_TABLE": f"{stem}-tags"}  # issue 18: tag slots, last
     yield tables
     for name in tables.values():
         try:
@@ -62,7 +63,7 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     idempotency = names["IDEMPOTENCY_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-7:-5] == [f"table {idempotency}: create",
+    assert first.stdout.splitlines()[-9:-7] == [f"table {idempotency}: create",
                                                 f"time to live on {idempotency}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=idempotency)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "key", "KeyType": "HASH"}]
@@ -70,7 +71,7 @@ def test_create_table_makes_the_idempotency_table_with_ttl_once(names):
     ttl = dynamodb().describe_time_to_live(TableName=idempotency)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-7:-5] == [f"table {idempotency}: unchanged",
+    assert second.stdout.splitlines()[-9:-7] == [f"table {idempotency}: unchanged",
                                                  f"time to live on {idempotency}.expiresAt: unchanged"]
 
 
@@ -78,7 +79,7 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     changes = names["CHANGES_TABLE"]
     first = manage("create_table", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-5:-3] == [f"table {changes}: create",
+    assert first.stdout.splitlines()[-7:-5] == [f"table {changes}: create",
                                                 f"time to live on {changes}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=changes)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "owner", "KeyType": "HASH"},
@@ -87,7 +88,7 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     # Issue 14, on the same two runs (each costs seconds on every engine): connections, found by owner.
     connections = names["CONNECTIONS_TABLE"]
-    assert first.stdout.splitlines()[-3:-1] == [f"table {connections}: create",
+    assert first.stdout.splitlines()[-5:-3] == [f"table {connections}: create",
                                               f"time to live on {connections}.expiresAt: enable"]
     description = dynamodb().describe_table(TableName=connections)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "connectionId", "KeyType": "HASH"}]
@@ -97,8 +98,39 @@ def test_create_table_makes_the_change_log_and_the_connections_table_with_ttl_on
     ttl = dynamodb().describe_time_to_live(TableName=connections)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expiresAt")
     second = manage("create_table", **names)
-    assert second.stdout.splitlines()[-5:-1] == [f"table {changes}: unchanged",
+    assert second.stdout.splitlines()[-7:-3] == [f"table {changes}: unchanged",
                                                f"time to live on {changes}.expiresAt: unchanged",
                                                f"table {connections}: unchanged",
                                                f"time to live on {connections}.expiresAt: unchanged"]
 
+
+
+def test_create_table_makes_the_tags_table_and_backfills_the_slots_of_an_existing_stage(names):
+    # Issue 18: a stage from before the tags table, with a task holding two tags and one holding none.
+    from ops.specs import TableSpec
+
+    table, tags = names["TASKS_TABLE"], names["TAGS_TABLE"]
+    request = TableSpec(name=table).create_request()
+    dynamodb().create_table(**{key: value for key, value in request.items() if key != "Tags"})
+    dynamodb().get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
+    for task_id, task_tags in (("t-1", ["a#b", "c"]), ("t-2", [])):
+        dynamodb().put_item(TableName=table, Item={
+            "taskId": {"S": task_id}, "title": {"S": task_id}, "status": {"S": "pending"}, "priority": {"S": "low"},
+            "createdAt": {"S": "2026-12-01T10:00:00.000Z"}, "updatedAt": {"S": "2026-12-01T10:00:00.000Z"},
+            "version": {"N": "3"}, "tags": {"L": [{"S": tag} for tag in task_tags]}})
+    first = manage("create_table", **names)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.splitlines()[-3:] == [f"table {tags}: create", "index backfill: complete (2 tasks read, 2 keyed)",
+                                              "tag backfill: complete (2 tasks read, 1 slotted)"]
+    description = dynamodb().describe_table(TableName=tags)["Table"]
+    assert description["KeySchema"] == [{"AttributeName": "taskId", "KeyType": "HASH"},
+                                        {"AttributeName": "slot", "KeyType": "RANGE"}]
+    assert {(index["IndexName"], index["Projection"]["ProjectionType"]) for index in
+            description["GlobalSecondaryIndexes"]} == {("tag-shard-index", "KEYS_ONLY"),
+                                                       ("tag-priority-shard-index", "KEYS_ONLY")}
+    slots = dynamodb().query(TableName=tags, KeyConditionExpression="taskId = :t", ConsistentRead=True,
+                             ExpressionAttributeValues={":t": {"S": "t-1"}})["Items"]
+    assert [(item["slot"]["N"], item["tag"]["S"]) for item in slots] == [("0", "a#b"), ("1", "c")]
+    second = manage("create_table", **names)
+    assert second.stdout.splitlines()[-3:] == [f"table {tags}: unchanged", "index backfill: unchanged (complete)",
+                                               "tag backfill: unchanged (complete)"]

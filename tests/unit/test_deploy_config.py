@@ -144,7 +144,9 @@ def test_policy_is_least_privilege(stage):
                      f"{table}/index/list-shard-index", f"{table}/index/priority-shard-index",  # issue 18
                      f"{table}-idempotency",  # issue 6: owners' listings, Idempotency-Key records
                      f"{table}/stream/*", f"{table}-changes",  # issue 13: the feed's stream and change log
-                     f"{table}-connections", f"{table}-connections/index/owner-index"},  # issue 14: WebSockets
+                     f"{table}-connections", f"{table}-connections/index/owner-index",  # issue 14: WebSockets
+                     # issue 18: the tag slots and their two listing indexes
+                     f"{table}-tags", f"{table}-tags/index/tag-shard-index", f"{table}-tags/index/tag-priority-shard-index"},
         # issue 14: PostToConnection on this stage's WebSocket API (its id is known only once deployed)
         "execute-api": {f"arn:aws:execute-api:*:*:*/{stage}/POST/@connections/*"},
         "sqs": {f"arn:aws:sqs:*:*:taskapi-{stage}-stream-failures",  # issue 13: the consumer's on-failure queue

@@ -238,7 +238,9 @@ def test_manage_runs_the_command_and_returns_its_output(table, capsys):
                   f"time to live on {table}-changes.expiresAt: unchanged\n"
                   f"table {table}-connections: unchanged\n"  # issue 14: WebSocket connections, with TTL
                   f"time to live on {table}-connections.expiresAt: unchanged\n"
-                  "index backfill: unchanged (complete)\n",  # issue 18: the sharded listing keys
+                  f"table {table}-tags: unchanged\n"  # issue 18: tag listings by index
+                  "index backfill: unchanged (complete)\n"  # issue 18: the sharded listing keys
+                  "tag backfill: unchanged (complete)\n",  # and the tag slots
     }
     # `zappa manage` shows the log tail, so the output is printed too.
     assert capsys.readouterr().out.startswith(f"table {table}: unchanged\n")

@@ -28,6 +28,7 @@ def tasks_57() -> list[Task]:
     from tests.harness import table_clear
 
     table_clear(os.environ["TASKS_TABLE"])
+    table_clear(f"{os.environ['TASKS_TABLE']}-tags", keys=("taskId", "slot"))  # their tag slots (issue 18)
     tasks = []
     for i in range(57):
         created = _created_at(i)
@@ -77,6 +78,9 @@ FILTERS = [
     {"tag": "red"},
     {"tag": "blue", "priority": "low"},
     {"status": "in_progress", "tag": "red"},
+    {"tag": "blue", "order": "asc"},  # issue 18: the tag indexes, with every other filter
+    {"tag": "red", "status": "completed", "priority": "low"},
+    {"tag": "red", "priority": "medium", "order": "asc"},
     {"createdFrom": "2026-11-20T10:00:10.000Z"},
     {"createdTo": "2026-11-20T10:00:30.000Z", "order": "asc"},
     {"createdFrom": "2026-11-20T10:00:05.000Z", "createdTo": "2026-11-20T10:00:40.000Z", "status": "pending"},

@@ -5,7 +5,7 @@ from botocore.exceptions import ClientError
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
-from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempotency_table, tasks_table
+from ops.specs import LEGACY_INDEXES, changes_table, connections_table, idempotency_table, tags_table, tasks_table
 
 
 class Command(BaseCommand):
@@ -19,9 +19,12 @@ class Command(BaseCommand):
         parser.add_argument("--retire-legacy-indexes", action="store_true",
                             help="Issue 18: once the backfill is complete and every function runs the sharded "
                                  "listing, delete status-index and owner-status-index (their hot keys throttle writes).")
+        parser.add_argument("--rebuild-tag-index", action="store_true",
+                            help="Issue 18: run the tag backfill again over every task (after restore_table's cut-over "
+                                 "or import_tasks, whose tasks have no tag slots yet).")
 
     def handle(self, *args, table: str | None, dry_run: bool, wait: float, retire_legacy_indexes: bool = False,
-               **options) -> None:
+               rebuild_tag_index: bool = False, **options) -> None:
         spec = tasks_table()
         name = table or spec.name
         try:
@@ -40,6 +43,9 @@ class Command(BaseCommand):
                 self._idempotency(dry_run=dry_run)
                 self._idempotency(dry_run=dry_run, spec=changes_table())
                 self._idempotency(dry_run=dry_run, spec=connections_table())  # WebSockets (issue 14)
+                self._tags(dry_run=dry_run)  # tag listings by index (issue 18)
+                if rebuild_tag_index:
+                    self._rebuild_tags(dry_run=dry_run)
                 self._backfill(fresh=current is None, dry_run=dry_run)
                 if retire_legacy_indexes:
                     self._retire(name, dry_run=dry_run)
@@ -119,8 +125,31 @@ class Command(BaseCommand):
         # The switch is recorded in the idempotency table (created just before); a dry run may lack it.
         if dry_run and aws.table_describe(idempotency_table().name) is None:
             self.stdout.write("index backfill: start")
+            self.stdout.write("tag backfill: start")
             return
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
+        # The tag slots of every task with tags; until complete, `?tag=` listings filter as before.
+        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout, layout="tag")
+
+    def _rebuild_tags(self, *, dry_run: bool) -> None:
+        """Marks the tag layout incomplete, so the tag backfill below runs again from the start (processes that
+        already switched keep reading the index, which lacks only the tasks not yet slotted)."""
+        from tasks import repository
+
+        self.stdout.write("tag backfill: rebuild")
+        if not dry_run:
+            repository.index_backfill_record(state="running", layout="tag")
+
+    def _tags(self, *, dry_run: bool) -> None:
+        """Issue 18: the tags table with its two GSIs (an existing one is given the GSIs it lacks)."""
+        spec = tags_table()
+        current = aws.table_describe(spec.name)
+        self.stdout.write(f"table {spec.name}: {'unchanged' if current else 'create'}")
+        if current is None:
+            if not dry_run:
+                aws.table_create(spec.create_request())
+            return
+        self._indexes(spec.name, current, spec.create_request(), dry_run=dry_run)
 
     def _idempotency(self, *, dry_run: bool, spec=None) -> None:
         """The Idempotency-Key table (or `spec`, the change log), with TTL on its expiry attribute."""
