@@ -1,5 +1,6 @@
 """The backfills of issue 18, resumable, online, recorded as they go: the sharded listing keys ("index") and
 the tag slots of the tag listing indexes ("tag")."""
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from tasks import repository
@@ -13,12 +14,15 @@ _PAGES = {"index": ("task_index_backfill_page", "keyed"), "tag": ("task_tag_back
 
 
 def backfill(*, fresh: bool, dry_run: bool, out, segments: int = SEGMENTS, page_size: int = PAGE_SIZE,
-             layout: str = "index") -> None:
+             layout: str = "index", writers_grace: float = 0) -> None:
     """Brings every task to `layout` (the sharded keys, or the tag slots), then records the layout complete.
 
     A fresh table has no old tasks, so it is complete at once. Otherwise each of `segments` parallel
     Scan segments goes on from the key recorded last (a rerun after a crash resumes there) and the
     resume point is recorded after every page, so the work lost to a crash is at most one page a segment.
+    The tag backfill first records "writing" and waits `writers_grace` seconds: code deployed before the tags
+    table wrote no slots, and a process sees the record within TASK_LAYOUT_RECHECK_SECONDS, so after the
+    grace (that, plus the longest request) no write without slots is still in flight behind the Scan.
     """
     page_function, verb = _PAGES[layout]
     state, resume = repository.index_backfill_state(layout=layout)
@@ -33,6 +37,11 @@ def backfill(*, fresh: bool, dry_run: bool, out, segments: int = SEGMENTS, page_
     if dry_run:
         out.write(f"{layout} backfill: {'resume' if resume else 'start'} ({segments} segments)")
         return
+    if layout == "tag" and state in ("missing", "writing"):
+        repository.index_backfill_record(state="writing", layout=layout)
+        if writers_grace > 0:
+            out.write(f"tag backfill: writes keep tag slots from now; waiting {writers_grace:g} s for every process")
+            time.sleep(writers_grace)
     if not resume or len(resume) != segments:
         resume = [{"start": None, "done": False} for _ in range(segments)]
     repository.index_backfill_record(state="running", resume=resume, layout=layout)

@@ -232,6 +232,10 @@ if not 1 <= TASK_INDEX_SHARDS <= 64:
     raise ImproperlyConfigured("TASK_INDEX_SHARDS must be between 1 and 64.")
 # Tag listings by index (issue 18): one item per (task, tag) in its own table, written in the task's transaction.
 TAGS_TABLE = _env("TAGS_TABLE", f"{TASKS_TABLE}-tags")
+# How often a process looks again at what create_table recorded of a migration (one GetItem) until it is
+# complete: when to list by the new indexes, and from when writes keep the tag slots. create_table waits this
+# long plus the longest request (--writers-grace) before a tag backfill, so no write without slots outlives it.
+TASK_LAYOUT_RECHECK_SECONDS = float(_env("TASK_LAYOUT_RECHECK_SECONDS", "30"))
 # A page reads one Query per (status, shard): their first reads run at once on this many threads (each
 # model's botocore pool holds as many connections), and a read failing past the retries above is tried again
 # for its stream only, at most TASK_LIST_READ_RETRIES times per page (for all its streams together, so an

@@ -4,6 +4,7 @@ import functools
 import heapq
 import itertools
 import json
+import math
 import threading
 import time
 import uuid
@@ -165,7 +166,7 @@ def task_insert(*, task: Task, owner: str | None = None) -> Task:
     """
     item = _new_item(task, owner, None)
     try:
-        if not task.tags:
+        if not task.tags or not _tag_slots_on():
             item.save(condition=TaskModel.task_id.does_not_exist())
         else:
             # The task and its tag slots in one transaction; its token makes botocore's retries of it apply once.
@@ -205,7 +206,7 @@ def task_change(*, task_id: str, changes: dict[str, Any], updated_at: str, versi
     Raises TaskNotFound or PreconditionFailed.
     """
     basis = _key_basis(task_id, changes, current)
-    slotted = not _SLOTTED.isdisjoint(changes)
+    slotted = not _SLOTTED.isdisjoint(changes) and _tag_slots_on()
     # The stored task the tag slots are derived from: new tags need it at once; otherwise an update first
     # assumes the task holds none (conditioned on that) and reads it only when that fails.
     stored = (current or basis) if slotted else None
@@ -330,9 +331,12 @@ def task_remove(*, task_id: str, versions: list[int] | None, owner: str | None =
     condition = _version_condition(versions, owner)
     retried = False
     stored = None  # first assume a task without tags (one DeleteItem), conditioned on that
+    slotted = _tag_slots_on()
     for _ in range(_CLOCK_RETRIES):
         try:
-            if stored is None or not stored.tags:
+            if not slotted:
+                TaskModel(task_id).delete(condition=condition, add_version_condition=False)
+            elif stored is None or not stored.tags:
                 TaskModel(task_id).delete(condition=condition & _untagged(), add_version_condition=False)
             else:
                 with TransactWrite(connection=transaction_connection(), client_request_token=uuid.uuid4().hex) as write:
@@ -500,7 +504,8 @@ def task_insert_idempotent(*, task: Task, owner: str | None, key: str, token: st
         # ClientRequestToken makes DynamoDB itself treat a retried TransactWriteItems as the same one.
         with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
             write.save(item, condition=TaskModel.task_id.does_not_exist())
-            tag_index.slots_write(write, old=None, new=task, owner=owner)
+            if _tag_slots_on():
+                tag_index.slots_write(write, old=None, new=task, owner=owner)
             write.update(complete, actions=[IdempotencyRecord.state.set("complete"),
                                             IdempotencyRecord.response.set(response)],
                          condition=(IdempotencyRecord.token == token) & (IdempotencyRecord.state == "in_progress"))
@@ -551,6 +556,8 @@ TRANSACTION_MAX_ACTIONS = 100
 def atomic_actions(*, writes: list[tuple[str, Task, Task | None]]) -> int:
     """Returns how many transaction actions tasks_write_atomic sends for `writes`: one per task, plus one per
     tag slot written or deleted."""
+    if not _tag_slots_on():
+        return len(writes)
     return sum(1 + tag_index.slot_actions(*_slot_change(kind, task, read)) for kind, task, read in writes)
 
 
@@ -565,11 +572,13 @@ def tasks_write_atomic(*, writes: list[tuple[str, Task, Task | None]], owner: st
     transaction, each conditioned on the version read, with their tag slots (at most
     TRANSACTION_MAX_ACTIONS actions in all: see atomic_actions). Returns False when a condition failed
     (nothing was written)."""
+    slotted = _tag_slots_on()
     try:
         with TransactWrite(connection=transaction_connection(), client_request_token=token) as write:
             for kind, task, read in writes:
-                old, new = _slot_change(kind, task, read)
-                tag_index.slots_write(write, old=old, new=new, owner=owner)
+                if slotted:
+                    old, new = _slot_change(kind, task, read)
+                    tag_index.slots_write(write, old=old, new=new, owner=owner)
                 if kind == "create":
                     write.save(_new_item(task, owner, None), condition=TaskModel.task_id.does_not_exist())
                     continue
@@ -644,27 +653,40 @@ def _layout_key(layout: str = "index") -> str:
     return f"ops#{layout}-layout#{settings.TASKS_TABLE}"
 
 
-_LAYOUT_RECHECK_SECONDS = 30.0
-_layouts = {layout: {"ready": False, "checked": -_LAYOUT_RECHECK_SECONDS} for layout in LAYOUTS}
+_layouts = {layout: {"state": "missing", "checked": -math.inf} for layout in LAYOUTS}
+
+# Tag layout states that mean every write keeps its task's tag slots: "writing" (create_table made the tags table
+# and waits until every process has seen this before it backfills), "running" (the backfill) and "complete".
+# Before that ("missing": code deployed ahead of the table) writes leave the tags table alone.
+_SLOTS_KEPT = ("writing", "running", "complete")
+
+
+def _layout_state(layout: str) -> str:
+    """The state create_table last recorded for `layout` ("missing", "writing", "running" or "complete").
+
+    Cached per process; until "complete" it looks again at most every TASK_LAYOUT_RECHECK_SECONDS (one GetItem).
+    """
+    cached = _layouts[layout]
+    if cached["state"] == "complete":
+        return "complete"
+    moment = time.monotonic()
+    if moment - cached["checked"] >= settings.TASK_LAYOUT_RECHECK_SECONDS:
+        cached["checked"] = moment
+        try:
+            cached["state"] = IdempotencyRecord.get(_layout_key(layout), consistent_read=True).state
+        except DoesNotExist:
+            cached["state"] = "missing"
+    return cached["state"]
 
 
 def _layout_ready(layout: str) -> bool:
-    """Whether listings read what `layout` built: once create_table has recorded its backfill complete.
+    """Whether listings read what `layout` built: once create_table has recorded its backfill complete."""
+    return _layout_state(layout) == "complete"
 
-    Cached per process; until then it looks again at most every 30 s (one GetItem).
-    """
-    cached = _layouts[layout]
-    if cached["ready"]:
-        return True
-    moment = time.monotonic()
-    if moment - cached["checked"] < _LAYOUT_RECHECK_SECONDS:
-        return False
-    cached["checked"] = moment
-    try:
-        cached["ready"] = IdempotencyRecord.get(_layout_key(layout), consistent_read=True).state == "complete"
-    except DoesNotExist:
-        pass
-    return cached["ready"]
+
+def _tag_slots_on() -> bool:
+    """Whether writes keep their tasks' tag slots: once create_table has made the tags table (tasks.tag_index)."""
+    return _layout_state("tag") in _SLOTS_KEPT
 
 
 def _sharded_listing() -> bool:
@@ -675,7 +697,7 @@ def _sharded_listing() -> bool:
 def index_layout_reset_cache() -> None:
     """Forgets the cached switches (tests, and ops after a migration in the same process)."""
     for cached in _layouts.values():
-        cached.update(ready=False, checked=-_LAYOUT_RECHECK_SECONDS)
+        cached.update(state="missing", checked=-math.inf)
 
 
 # An ops record that never expires: TTL deletes only items whose expiry has passed.

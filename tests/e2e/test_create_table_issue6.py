@@ -44,7 +44,8 @@ def test_create_table_adds_owner_status_index_to_a_table_from_before_it(names):
                                  "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"},
                                                {"AttributeName": "createdAt", "KeyType": "RANGE"}]}])
     dynamodb().get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1})
-    first = manage("create_table", **names)
+    # An existing stage's tag backfill waits for writers first; no other process writes this one.
+    first = manage("create_table", "--writers-grace", "0", **names)
     assert first.returncode == 0, first.stderr
     lines = first.stdout.splitlines()
     assert lines[:2] == [f"table {table}: unchanged", f"index owner-status-index on {table}: add"]
@@ -118,10 +119,14 @@ def test_create_table_makes_the_tags_table_and_backfills_the_slots_of_an_existin
             "taskId": {"S": task_id}, "title": {"S": task_id}, "status": {"S": "pending"}, "priority": {"S": "low"},
             "createdAt": {"S": "2026-12-01T10:00:00.000Z"}, "updatedAt": {"S": "2026-12-01T10:00:00.000Z"},
             "version": {"N": "3"}, "tags": {"L": [{"S": tag} for tag in task_tags]}})
-    first = manage("create_table", **names)
+    # Code deployed before the tags table wrote no slots: writes keep them once they see "writing", then the
+    # backfill waits the grace (a tenth of a second here, nothing else writes this stage) before its Scan.
+    first = manage("create_table", "--writers-grace", "0.1", **names)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[-3:] == [f"table {tags}: create", "index backfill: complete (2 tasks read, 2 keyed)",
-                                              "tag backfill: complete (2 tasks read, 1 slotted)"]
+    assert first.stdout.splitlines()[-4:] == [
+        f"table {tags}: create", "index backfill: complete (2 tasks read, 2 keyed)",
+        "tag backfill: writes keep tag slots from now; waiting 0.1 s for every process",
+        "tag backfill: complete (2 tasks read, 1 slotted)"]
     description = dynamodb().describe_table(TableName=tags)["Table"]
     assert description["KeySchema"] == [{"AttributeName": "taskId", "KeyType": "HASH"},
                                         {"AttributeName": "slot", "KeyType": "RANGE"}]

@@ -412,3 +412,77 @@ def test_an_update_from_a_stale_read_whose_tags_another_writer_already_set_succe
                                      updated_at="2026-11-25T09:00:02.000Z", versions=None, token="me", current=task)
     assert (changed.title, changed.tags, changed.version) == ("mine", ["a", "b"], 3)
     assert _slots(task.task_id) == _wanted_slots(task.task_id, tags=["a", "b"], status="pending", priority="medium")
+
+
+# -- code deployed ahead of the tags table -----------------------------------------------------------------------
+
+@pytest.fixture
+def tags_table_missing(table):
+    """A stage whose code runs before create_table made the tags table: the tag layout not recorded."""
+    from tasks.models import IdempotencyRecord
+
+    IdempotencyRecord(repository._layout_key("tag")).delete()
+    repository.index_layout_reset_cache()
+    yield table
+    repository.index_backfill_record(state="complete", layout="tag")
+    repository.index_layout_reset_cache()
+
+
+def test_before_create_table_makes_the_tags_table_writes_leave_it_alone(api, tags_table_missing, tag_calls):
+    # On AWS the table would not exist and every tagged write's transaction would fail: writes stay single-item.
+    task = api.post("/tasks", {"title": "t", "tags": ["early"]}, format="json").json()
+    assert api.patch(f"/tasks/{task['taskId']}", {"tags": ["early", "b"], "status": "completed"},
+                     format="json").status_code == 200
+    other = api.post("/tasks", {"title": "u", "tags": ["early"]}, format="json").json()
+    assert api.delete(f"/tasks/{other['taskId']}").status_code == 200
+    assert {call[0] for call in tag_calls} <= {"PutItem", "UpdateItem", "DeleteItem", "GetItem", "Query"}
+    assert "TransactWriteItems" not in {call[0] for call in tag_calls}
+    assert _slots(task["taskId"]) == [] and _slots(other["taskId"]) == []
+    assert _listed(api, {"tag": "early"}) == [task["taskId"]]  # the filter, as before the tag indexes
+
+    # create_table records "writing" (waiting out the grace, none here: nothing else writes), and from then on
+    # every write keeps its slots, before the backfill has even started.
+    repository.index_backfill_record(state="writing", layout="tag")
+    repository.index_layout_reset_cache()
+    tag_calls.clear()
+    later = api.post("/tasks", {"title": "v", "tags": ["early"]}, format="json").json()
+    assert "TransactWriteItems" in {call[0] for call in tag_calls}
+    assert _slots(later["taskId"]) == _wanted_slots(later["taskId"], tags=["early"], status="pending",
+                                                    priority="medium")
+    assert sorted(_listed(api, {"tag": "early"})) == sorted([task["taskId"], later["taskId"]])  # still filtered
+
+
+def test_the_tag_backfill_records_writing_before_it_scans_and_waits_the_grace(tags_table_missing, monkeypatch):
+    untagged = repository.task_insert(task=_task(0, at="2026-11-26T09:00:00.000Z", tags=["pre"]))
+    assert _slots(untagged.task_id) == []
+    states, real_record, real_page = [], repository.index_backfill_record, repository.task_tag_backfill_page
+    slept = []
+
+    def record(*, state, resume=None, layout="index"):
+        states.append(state)
+        real_record(state=state, resume=resume, layout=layout)
+
+    def page(**kwargs):
+        states.append("scan")
+        return real_page(**kwargs)
+
+    monkeypatch.setattr(repository, "index_backfill_record", record)
+    monkeypatch.setattr(repository, "task_tag_backfill_page", page)
+    monkeypatch.setattr(index_backfill.time, "sleep", slept.append)  # the grace itself: not waited in a test
+    out = io.StringIO()
+    index_backfill.backfill(fresh=False, dry_run=False, out=out, segments=1, layout="tag", writers_grace=65)
+    assert slept == [65]
+    assert states[:3] == ["writing", "running", "scan"] and states[-1] == "complete"
+    assert out.getvalue() == ("tag backfill: writes keep tag slots from now; waiting 65 s for every process"
+                              "tag backfill: complete (1 tasks read, 1 slotted)")
+    assert _slots(untagged.task_id) == _wanted_slots(untagged.task_id, tags=["pre"], status="pending",
+                                                     priority="medium")
+
+
+def test_rebuilding_a_tag_index_never_written_to_waits_for_the_writers_first(tags_table_missing):
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("create_table", rebuild_tag_index=True, writers_grace=0, stdout=out)
+    assert out.getvalue().splitlines()[-3:] == ["tag backfill: rebuild", "index backfill: unchanged (complete)",
+                                                "tag backfill: complete (0 tasks read, 0 slotted)"]

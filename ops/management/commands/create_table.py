@@ -2,6 +2,7 @@
 import time
 
 from botocore.exceptions import ClientError
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from ops import aws
@@ -22,9 +23,13 @@ class Command(BaseCommand):
         parser.add_argument("--rebuild-tag-index", action="store_true",
                             help="Issue 18: run the tag backfill again over every task (after restore_table's cut-over "
                                  "or import_tasks, whose tasks have no tag slots yet).")
+        parser.add_argument("--writers-grace", type=float, default=None, metavar="SECONDS",
+                            help="Issue 18: before a tag backfill, how long to wait for every running process to "
+                                 "keep tag slots (default: TASK_LAYOUT_RECHECK_SECONDS + 35, the longest request "
+                                 "and some slack); 0 only when nothing else writes.")
 
     def handle(self, *args, table: str | None, dry_run: bool, wait: float, retire_legacy_indexes: bool = False,
-               rebuild_tag_index: bool = False, **options) -> None:
+               rebuild_tag_index: bool = False, writers_grace: float | None = None, **options) -> None:
         spec = tasks_table()
         name = table or spec.name
         try:
@@ -46,7 +51,8 @@ class Command(BaseCommand):
                 self._tags(dry_run=dry_run)  # tag listings by index (issue 18)
                 if rebuild_tag_index:
                     self._rebuild_tags(dry_run=dry_run)
-                self._backfill(fresh=current is None, dry_run=dry_run)
+                grace = settings.TASK_LAYOUT_RECHECK_SECONDS + 35 if writers_grace is None else writers_grace
+                self._backfill(fresh=current is None, dry_run=dry_run, writers_grace=grace)
                 if retire_legacy_indexes:
                     self._retire(name, dry_run=dry_run)
         except aws.AwsUnavailable as error:
@@ -117,7 +123,7 @@ class Command(BaseCommand):
                 attributes = [a for a in desired["AttributeDefinitions"] if a["AttributeName"] in keys]
                 aws.table_index_add(name, index=index, attributes=attributes)
 
-    def _backfill(self, *, fresh: bool, dry_run: bool) -> None:
+    def _backfill(self, *, fresh: bool, dry_run: bool, writers_grace: float) -> None:
         """Issue 18: writes the sharded index keys onto tasks from before them (resumable, online), then
         records the layout complete, which switches listings to the sharded indexes."""
         from ops import index_backfill  # imports the models, so only once Django is set up
@@ -129,15 +135,17 @@ class Command(BaseCommand):
             return
         index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout)
         # The tag slots of every task with tags; until complete, `?tag=` listings filter as before.
-        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout, layout="tag")
+        index_backfill.backfill(fresh=fresh, dry_run=dry_run, out=self.stdout, layout="tag",
+                                writers_grace=writers_grace)
 
     def _rebuild_tags(self, *, dry_run: bool) -> None:
         """Marks the tag layout incomplete, so the tag backfill below runs again from the start (processes that
-        already switched keep reading the index, which lacks only the tasks not yet slotted)."""
+        already switched keep reading the index, which lacks only the tasks not yet slotted). A layout not yet
+        written to (a restored table's new tags table) is left as it is: its backfill waits for the writers first."""
         from tasks import repository
 
         self.stdout.write("tag backfill: rebuild")
-        if not dry_run:
+        if not dry_run and repository.index_backfill_state(layout="tag")[0] in ("running", "complete"):
             repository.index_backfill_record(state="running", layout="tag")
 
     def _tags(self, *, dry_run: bool) -> None:
