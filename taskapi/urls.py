@@ -2,7 +2,7 @@
 import functools
 
 from django.http import HttpRequest, HttpResponse
-from django.urls import include, path, re_path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from taskapi.views import ApiRootView
@@ -46,13 +46,15 @@ router = OptionalSlashRouter()
 router.register("tasks", TaskViewSet, basename="task")
 
 urlpatterns = [
+    # The task routes first and not under include(): every request resolves them without a nested resolver.
+    # No other route matches what they match (tasks/changes and tasks/batch are no task ids).
+    *router.urls,
     path("openapi.json", openapi, name="openapi"),
     re_path(r"^docs/?$", docs, name="docs"),
     path("", ApiRootView.as_view(), name="api-root"),
     re_path(r"^tasks/changes/?$", ChangesView.as_view(), name="task-changes"),
 
     re_path(r"^tasks/batch/?$", TaskBatchView.as_view(), name="task-batch"),
-    path("", include(router.urls)),
 ]
 
 handler400 = "taskapi.problems.bad_request"
