@@ -54,15 +54,18 @@ def _instructions(bundles: dict, *, task_id: str, warm: int, workdir: Path, env)
     print(f"| revision | cold (x baseline) | warm GET (x baseline) | warm list | warm create |  ({warm} warm events)")
     print("|---|---|---|---|---|")
     print(f"| baseline | {base_cold:,} (1.00x) | {base_get:,.0f} (1.00x) | | |")
-    for revision, (code_dir, path) in bundles.items():
-        per = {}
-        for operation in events:
+    # Operation by operation across the revisions: creates add tasks, so every revision's list sees the same table.
+    per: dict = {revision: {} for revision in bundles}
+    for operation in events:
+        for revision, (code_dir, path) in bundles.items():
             once = count(code_dir, path, coldstart.APP_HANDLER, operation, 0)
-            per[operation] = (count(code_dir, path, coldstart.APP_HANDLER, operation, warm) - once) / warm
+            per[revision][operation] = (count(code_dir, path, coldstart.APP_HANDLER, operation, warm) - once) / warm
             if operation == "get":
-                cold = once - zero
-        print(f"| {revision} | {cold:,} ({cold / base_cold:.3f}x) | {per['get']:,.0f} ({per['get'] / base_get:.3f}x) "
-              f"| {per['list']:,.0f} | {per['create']:,.0f} |", flush=True)
+                per[revision]["cold"] = once - zero
+    for revision, counts in per.items():
+        print(f"| {revision} | {counts['cold']:,} ({counts['cold'] / base_cold:.3f}x) "
+              f"| {counts['get']:,.0f} ({counts['get'] / base_get:.3f}x) | {counts['list']:,.0f} "
+              f"| {counts['create']:,.0f} |", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
