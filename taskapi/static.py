@@ -1,4 +1,6 @@
 """Static files for the browsable API and /docs: collected files where they exist, the app folders otherwise."""
+import threading
+
 from django.conf import settings
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -25,6 +27,7 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
 
     def __init__(self, get_response=None) -> None:
         self._deferred: list | None = []
+        self._indexing = threading.Lock()  # a threaded server's concurrent first requests wait for the whole index
         super().__init__(get_response, settings=_CollectedOnly(settings))
         prefixes = {prefix for _, prefix in self._deferred}
         # Files added at the site's root (WHITENOISE_ROOT) could answer any path: index on the first request.
@@ -46,7 +49,9 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         if self._deferred is not None:
             if not request.path_info.startswith(self._index_on):
                 return self.get_response(request)
-            deferred, self._deferred = self._deferred, None
-            for add, _ in deferred:
-                add()
+            with self._indexing:
+                if self._deferred is not None:
+                    for add, _ in self._deferred:
+                        add()  # WhiteNoise's own add_files and add_files_from_finders, not the deferring ones
+                    self._deferred = None
         return super().__call__(request)
