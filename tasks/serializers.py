@@ -4,8 +4,6 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from django.core.exceptions import ObjectDoesNotExist
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.utils import html
 from rest_framework.utils.serializer_helpers import BindingDict
@@ -19,7 +17,6 @@ _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|
 FORM_CONTROL_FIELDS = frozenset({"csrfmiddlewaretoken", "_method", "_content_type", "_content", "_null"})
 
 
-@extend_schema_field(OpenApiTypes.DATETIME)
 class RFC3339Field(serializers.Field):
     """An RFC 3339 date-time with an offset, normalised to the fixed-width UTC task timestamp."""
 
@@ -255,7 +252,6 @@ class TaskDeletedSerializer(serializers.Serializer):
     deleted = serializers.BooleanField(read_only=True)
 
 
-@extend_schema_serializer(many=False)  # the list action returns one page object, not an array of them
 class TaskPageSerializer(serializers.Serializer):
     results = TaskSerializer(many=True, read_only=True)
     next = serializers.URLField(read_only=True, allow_null=True,

@@ -1,5 +1,5 @@
 """What a Lambda cold start leaves unloaded until a request needs it (issue 19): DRF's optional imports, the
-changes feed's and batches' views, WhiteNoise's file index; and that each still loads when it is needed."""
+changes feed's and batches' views, drf-spectacular, WhiteNoise's file index; and that each still loads when needed."""
 import json
 import os
 import subprocess
@@ -22,7 +22,8 @@ static = [len(whitenoise.files), whitenoise(RequestFactory().get("/tasks")), len
 response = whitenoise(RequestFactory().get("/static/rest_framework/css/bootstrap.min.css"))
 response.close()
 static += [response.status_code, len(whitenoise.files) > 0]
-loaded = {name: name in sys.modules for name in ("yaml", "uritemplate", "tasks.feed_views", "tasks.batch_views")}
+loaded = {name: name in sys.modules
+          for name in ("yaml", "uritemplate", "tasks.feed_views", "tasks.batch_views", "drf_spectacular.utils")}
 import rest_framework.compat
 import yaml
 print(json.dumps({"loaded": loaded, "compat_yaml": rest_framework.compat.yaml is None, "static": static}))
@@ -35,7 +36,7 @@ def test_a_cold_start_leaves_drf_optional_imports_and_the_feed_and_batch_views_u
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["loaded"] == {"yaml": False, "uritemplate": False, "tasks.feed_views": False,
-                                "tasks.batch_views": False}
+                                "tasks.batch_views": False, "drf_spectacular.utils": False}
     assert result["compat_yaml"] is True  # DRF saw no PyYAML; drf-spectacular imports it itself, as `import yaml` did
     # WhiteNoise indexes nothing until the first request under STATIC_URL, then serves it.
     assert result["static"] == [0, "passed on", 0, 200, True]
