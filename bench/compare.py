@@ -2,7 +2,9 @@
 
 For measuring an optimisation before and after: each revision's taskapi/, tasks/ and ops/ are bundled
 the way `make bench` bundles the working tree, and the revisions and the baseline handler take turns,
-so every figure shares the same machine load and the same DynamoDB Local.
+so every figure shares the same machine load and the same DynamoDB Local. With `--instructions WARM`,
+each revision is counted under valgrind instead (bench/instructions.py: cold start, and per request for
+GET, list and create over WARM warm events), against the same seeded task and the same DynamoDB Local.
 """
 import argparse
 import io
@@ -15,7 +17,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from bench import coldstart, dynamo
+from bench import coldstart, dynamo, instructions
 from bench.events import rest_v1
 from bench.lambda_runtime import lambda_environment
 from tests.harness import DynamoDBLocal
@@ -31,10 +33,47 @@ def _export(revision: str, into: Path) -> Path:
     return into
 
 
+def _instructions(bundles: dict, *, task_id: str, warm: int, workdir: Path, env) -> None:
+    """Prints each revision's instruction counts (cold, and per GET, list and create) beside the baseline's."""
+    events = {"get": rest_v1("GET", f"/tasks/{task_id}"), "list": rest_v1("GET", "/tasks"),
+              "create": rest_v1("POST", "/tasks", body={"title": "Bench task", "tags": ["bench"]})}
+    files = {}
+    for operation, event in events.items():
+        files[operation] = workdir / f"instructions-{operation}.json"
+        files[operation].write_text(json.dumps(event))
+
+    def count(code_dir: Path, path: list[Path], handler: str, operation: str, extra: int) -> int:
+        return instructions.count(code_dir=code_dir, path=path, handler=handler, event_file=files[operation],
+                                  env=env(code_dir), warm=extra)
+
+    first_dir, first_path = next(iter(bundles.values()))
+    zero = count(first_dir, first_path, instructions.NULL_HANDLER, "get", 0)
+    base_once = count(first_dir, first_path, coldstart.BASELINE_HANDLER, "get", 0)
+    base_cold = base_once - zero
+    base_get = (count(first_dir, first_path, coldstart.BASELINE_HANDLER, "get", warm) - base_once) / warm
+    print(f"| revision | cold (x baseline) | warm GET (x baseline) | warm list | warm create |  ({warm} warm events)")
+    print("|---|---|---|---|---|")
+    print(f"| baseline | {base_cold:,} (1.00x) | {base_get:,.0f} (1.00x) | | |")
+    # Operation by operation across the revisions: creates add tasks, so every revision's list sees the same table.
+    per: dict = {revision: {} for revision in bundles}
+    for operation in events:
+        for revision, (code_dir, path) in bundles.items():
+            once = count(code_dir, path, coldstart.APP_HANDLER, operation, 0)
+            per[revision][operation] = (count(code_dir, path, coldstart.APP_HANDLER, operation, warm) - once) / warm
+            if operation == "get":
+                per[revision]["cold"] = once - zero
+    for revision, counts in per.items():
+        print(f"| {revision} | {counts['cold']:,} ({counts['cold'] / base_cold:.3f}x) "
+              f"| {counts['get']:,.0f} ({counts['get'] / base_get:.3f}x) | {counts['list']:,.0f} "
+              f"| {counts['create']:,.0f} |", flush=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.compare", description=__doc__)
     parser.add_argument("revisions", nargs="+", help="git revisions; WORKTREE means the working tree")
     parser.add_argument("--cold-starts", type=int, default=10)
+    parser.add_argument("--instructions", type=int, default=0, metavar="WARM",
+                        help="count instructions under valgrind with WARM warm events instead of timing cold starts")
     args = parser.parse_args(argv)
     database = DynamoDBLocal()
     workdir = Path(tempfile.mkdtemp(prefix="taskapi-compare-"))
@@ -59,6 +98,11 @@ def main(argv: list[str] | None = None) -> None:
             bundles[revision] = (code_dir, path)
         event_file = workdir / "event.json"
         event_file.write_text(json.dumps(rest_v1("GET", f"/tasks/{task_id}")))
+        if args.instructions:
+            _instructions(bundles, task_id=task_id, warm=args.instructions, workdir=workdir,
+                          env=lambda code_dir: lambda_environment(table=table, dynamodb_url=database.url,
+                                                                  code_dir=str(code_dir)))
+            return
         first = next(iter(bundles.values()))
         starts = {revision: (code_dir, path, coldstart.APP_HANDLER)
                   for revision, (code_dir, path) in bundles.items()}

@@ -41,7 +41,7 @@ def count(*, code_dir: Path, path: list[Path], handler: str, event_file: Path, e
         raise RuntimeError(f"{handler} under valgrind failed ({done.returncode}): {done.stderr[-2000:]}")
     status = json.loads(done.stdout.split("BENCH_RESULT ", 1)[1])["status"]
     if handler != NULL_HANDLER and status not in (200, 201):
-        raise RuntimeError(f"{handler} answered {status} under valgrind")
+        raise RuntimeError(f"{handler} answered {status} under valgrind; its output ended:\n{done.stdout[-3000:]}")
     return int(found.group(1).replace(",", ""))
 
 

@@ -48,10 +48,13 @@ secret_key_load()
 from apig_wsgi import make_lambda_handler  # noqa: E402
 from django.core.management import CommandError, call_command  # noqa: E402
 
+from taskapi.logs import record_sources_off  # noqa: E402
 from taskapi.stage import StagePrefixMiddleware  # noqa: E402
 from taskapi.wsgi import application  # noqa: E402  (django.setup(): once per container, at import)
 
 gc.enable()  # taskapi.wsgi has done so already, unless a process imported it before this module
+
+record_sources_off()  # one JSON line per request shows none of them
 
 logger = logging.getLogger("taskapi.lambda")
 

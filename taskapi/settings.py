@@ -132,6 +132,7 @@ REST_FRAMEWORK = {
         "taskapi.parsers.BrowsableFormParser",
         "taskapi.parsers.BrowsableMultiPartParser",
     ],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "taskapi.negotiation.RememberedContentNegotiation",
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "UNAUTHENTICATED_USER": None,

@@ -14,6 +14,7 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     extend_schema_view,
 )
 from rest_framework import serializers
@@ -24,6 +25,7 @@ from tasks.batch_views import TaskBatchView
 from tasks.conditional import ETAG_LIST_PATTERN
 from tasks.feed_views import ChangesQuerySerializer, ChangesView
 from tasks.serializers import (
+    RFC3339Field,
     TaskDeletedSerializer,
     TaskListQuerySerializer,
     TaskPageSerializer,
@@ -32,6 +34,10 @@ from tasks.serializers import (
     TaskWriteSerializer,
 )
 from tasks.views import TaskViewSet
+
+# The serializers' own annotations live here too, so that serving a task never imports drf-spectacular.
+extend_schema_field(OpenApiTypes.DATETIME)(RFC3339Field)
+extend_schema_serializer(many=False)(TaskPageSerializer)  # the list action returns one page object, not an array
 
 _ETAG = OpenApiParameter("ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200, 201, 304],
                          description="The task's version as a strong entity tag, such as \"3\".")
