@@ -92,8 +92,9 @@ def sharded_design(w: Workload) -> list[Row]:
     untagged_pages = w.pages * (1 - w.tag_share)
     plain = untagged_pages * (1 - w.priority_share) * per_query
     filtered = untagged_pages * w.priority_share * per_query
-    # A tag page fetches its tasks with one BatchGetItem: 0.5 RCU per task, each on its own taskId key.
-    fetched = w.pages * w.tag_share * w.page_limit * read_units(1, w.item_kb)
+    # A tag page fetches its tasks (the page and the one after it) with one consistent BatchGetItem: 1 RCU per
+    # started 4 KB of each, every one on its own taskId key.
+    fetched = w.pages * w.tag_share * (w.page_limit + 1) * math.ceil(w.item_kb / 4)
     # Worst case for the priority index: every create of the hot owner has one priority.
     return [
         Row("sharded", "table", "taskId", 2 * wu, 0, writes * wu, fetched),

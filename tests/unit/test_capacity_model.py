@@ -56,8 +56,8 @@ def test_tagged_writes_are_transactions_and_tag_items_spread_over_the_shards():
     assert by_tag.wcu == 30
     # 5 tag pages/s, each one Query per (status, shard) of ceil(4 / 2) + 2 small items: 0.5 RCU on each key.
     assert (by_tag.rcu, by_tag.total_rcu, by_tag_priority.total_rcu) == (2.5, 15.0, 0.0)
-    # ... and one BatchGetItem of its 2 tasks on the table: 5 x 2 x 0.5 RCU.
-    assert table.total_rcu == 5.0
+    # ... and one consistent BatchGetItem of its 2 tasks and the next one on the table: 5 x 3 x 1 RCU.
+    assert table.total_rcu == 15.0
     # The other 5 pages/s read list-shard-index as before: 0.5 RCU per key per page.
     assert listing.rcu == 2.5
 
