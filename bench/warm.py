@@ -65,7 +65,7 @@ class RawTasks:
             TableName=self.table, ConditionExpression="attribute_not_exists(taskId)", ReturnConsumedCapacity="TOTAL",
             Item={"taskId": {"S": task_id}, "title": {"S": "Raw bench task"}, "status": {"S": "pending"},
                   "priority": {"S": "high"}, "createdAt": {"S": now}, "updatedAt": {"S": now},
-                  "tags": {"L": [{"S": "bench"}]}, "version": {"N": "1"},
+                  "version": {"N": "1"},
                   "listKey": {"S": keys["list_key"]}, "priorityKey": {"S": keys["priority_key"]}},
         )
         return task_id
@@ -132,7 +132,9 @@ def warm_latency(*, handler: Callable, raw: RawTasks, app_meter: CapacityMeter, 
     app = {name: Timer(app_meter) for name in OPERATIONS}
     base = {name: Timer(raw_meter) for name in OPERATIONS}
     scratch = {name: Timer(CapacityMeter()) for name in OPERATIONS}
-    create = rest_v1("POST", "/tasks", body={"title": "Bench task", "priority": "high", "tags": ["bench"]})
+    # Untagged, as the raw PutItem: a tagged create is a transaction with its tag slots (issue 18), whose cost
+    # the README's index design section gives; here each side makes the same single-item writes.
+    create = rest_v1("POST", "/tasks", body={"title": "Bench task", "priority": "high"})
     page = rest_v1("GET", "/tasks")
     warmup = min(warmup, events)
     for round_number in range(warmup + events):
