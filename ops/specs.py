@@ -225,8 +225,8 @@ def _function(stage: Stage, name: str, stat: str = "Sum") -> Metric:
     return Metric("AWS/Lambda", name, (("FunctionName", stage.function_name),), stat)
 
 
-def _table(stage: Stage, name: str, index: str | None = None) -> Metric:
-    dimensions = (("TableName", stage.tasks_table),) + ((("GlobalSecondaryIndexName", index),) if index else ())
+def _table(stage: Stage, name: str, index: str | None = None, *, table: str | None = None) -> Metric:
+    dimensions = (("TableName", table or stage.tasks_table),) + ((("GlobalSecondaryIndexName", index),) if index else ())
     return Metric("AWS/DynamoDB", name, dimensions, "Sum")
 
 
@@ -235,21 +235,28 @@ def _table_indexes() -> list[str]:
     return [index["IndexName"] for index in TableSpec(name="").create_request(legacy=True)["GlobalSecondaryIndexes"]]
 
 
-def _throttle_inputs(stage: Stage) -> tuple[tuple[str, Metric], ...]:
+def _tag_indexes() -> list[str]:
+    return [index["IndexName"] for index in tags_table().create_request()["GlobalSecondaryIndexes"]]
+
+
+def _throttle_inputs(stage: Stage, table: str | None = None,
+                     indexes: list[str] | None = None) -> tuple[tuple[str, Metric], ...]:
     # ThrottledRequests is only published per Operation; the throttle events cover every request on the
-    # table and, with GlobalSecondaryIndexName, on each index.
-    inputs = [("tableReads", _table(stage, "ReadThrottleEvents")),
-              ("tableWrites", _table(stage, "WriteThrottleEvents"))]
-    for number, index in enumerate(_table_indexes(), start=1):
-        inputs += [(f"index{number}Reads", _table(stage, "ReadThrottleEvents", index)),
-                   (f"index{number}Writes", _table(stage, "WriteThrottleEvents", index))]
+    # table and, with GlobalSecondaryIndexName, on each index. A metric-math alarm takes at most 10 metrics:
+    # the tasks table and its four indexes fill one, so the tags table has its own.
+    inputs = [("tableReads", _table(stage, "ReadThrottleEvents", table=table)),
+              ("tableWrites", _table(stage, "WriteThrottleEvents", table=table))]
+    for number, index in enumerate(_table_indexes() if indexes is None else indexes, start=1):
+        inputs += [(f"index{number}Reads", _table(stage, "ReadThrottleEvents", index, table=table)),
+                   (f"index{number}Writes", _table(stage, "WriteThrottleEvents", index, table=table))]
     return tuple(inputs)
 
 
 def alarms(stage: Stage) -> list[AlarmSpec]:
-    """Returns the stage's alarms: the seed's four, then its two SLOs."""
+    """Returns the stage's alarms: the seed's four, its two SLOs, then the tags table's throttling (issue 18)."""
     prefix = ALARM_PREFIX.format(stage=stage.name)
     throttles = _throttle_inputs(stage)
+    tag_throttles = _throttle_inputs(stage, stage.tags_table, _tag_indexes())
     return [
         AlarmSpec(
             name=f"{prefix}high-error-rate",
@@ -289,6 +296,14 @@ def alarms(stage: Stage) -> list[AlarmSpec]:
             expression="100 * FILL(errors5xx, 0) / requests", label="5XX rate (%)",
             inputs=(("requests", _api(stage, "Count", "Sum")), ("errors5xx", _api(stage, "5XXError", "Sum"))),
             severity=CRITICAL,
+        ),
+        AlarmSpec(
+            name=f"{prefix}tags-db-throttling",
+            description=(f"DynamoDB throttled requests on {stage.tags_table} or its tag indexes (issue 18): tagged "
+                         f"writes and ?tag= pages answer 503."),
+            threshold=0, evaluation_periods=1, datapoints_to_alarm=1,
+            expression=" + ".join(f"FILL({query_id}, 0)" for query_id, _ in tag_throttles), label="Throttle events",
+            inputs=tag_throttles, severity=CRITICAL,
         ),
     ]
 

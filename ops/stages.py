@@ -25,6 +25,11 @@ class Stage:
     project_name: str
     region: str
     tasks_table: str
+    tags_table: str = ""  # issue 18's tags table; "" -> "<tasks_table>-tags", as settings derives it
+
+    def __post_init__(self) -> None:
+        if not self.tags_table:
+            object.__setattr__(self, "tags_table", f"{self.tasks_table}-tags")
 
     @property
     def function_name(self) -> str:
@@ -86,6 +91,7 @@ def stage_load(name: str, *, path: Path | None = None) -> Stage:
         region=config.get("aws_region") or settings.AWS_REGION,
         tasks_table=environment.get("TASKS_TABLE")
         or (settings.TASKS_TABLE if this_process else f"{DEFAULT_PROJECT}-{name}-tasks"),
+        tags_table=environment.get("TAGS_TABLE") or (settings.TAGS_TABLE if this_process else ""),
     )
 
 

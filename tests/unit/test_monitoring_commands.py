@@ -166,8 +166,19 @@ def test_setup_monitoring_creates_exactly_the_expected_alarms(stage):
         assert alarm["AlarmDescription"].endswith(f" Runbook: README.md#runbook-{slug}")
     assert {alarm["AlarmName"].removeprefix(f"{stage}-task-api-") for alarm in described
             if alarm["AlarmDescription"].startswith("[critical]")} == {
-        "lambda-errors", "db-throttling", "slo-5xx-rate", "lambda-throttles",
+        "lambda-errors", "db-throttling", "tags-db-throttling", "slo-5xx-rate", "lambda-throttles",
         "async-failures-queue", "stream-failures-queue"}
+    # Issue 18: the tags table (named after the tasks table) and its two keys-only indexes, in an alarm of their own.
+    tags = next(alarm for alarm in described if alarm["AlarmName"] == f"{stage}-task-api-tags-db-throttling")
+    watched = sorted((query["MetricStat"]["Metric"]["MetricName"],
+                      {d["Name"]: d["Value"] for d in query["MetricStat"]["Metric"]["Dimensions"]}.get(
+                          "GlobalSecondaryIndexName", ""),
+                      {d["Name"]: d["Value"] for d in query["MetricStat"]["Metric"]["Dimensions"]}["TableName"])
+                     for query in tags["Metrics"] if "MetricStat" in query)
+    assert watched == sorted((name, index, f"tasks-of-{stage}-tags") for name in ("ReadThrottleEvents",
+                                                                                 "WriteThrottleEvents")
+                             for index in ("", "tag-shard-index", "tag-priority-shard-index"))
+    assert (tags["Threshold"], tags["EvaluationPeriods"], len(tags["Metrics"])) == (0.0, 1, 7)
 
 
 def test_setup_monitoring_prints_its_plan_then_a_second_run_plans_only_unchanged(stage):

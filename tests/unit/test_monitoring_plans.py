@@ -79,6 +79,7 @@ def test_missing_alarms_are_created_matching_ones_unchanged_and_changed_ones_upd
         "alarm dev-task-api-db-throttling: update",
         "alarm dev-task-api-slo-p95-latency: update",
         "alarm dev-task-api-slo-5xx-rate: unchanged",
+        "alarm dev-task-api-tags-db-throttling: create",
     ]
 
 
