@@ -117,6 +117,36 @@ def test_each_owner_gets_only_their_changes_and_a_dead_connection_is_forgotten(g
         assert [c.owner for c in connections.connections_of(owner="lambda:alice")] == ["lambda:alice"]
 
 
+def test_a_change_whose_recording_lost_its_answer_is_still_pushed(gateway, poller, monkeypatch):
+    """The change log's transaction commits but its answer is lost (tests/faults.py drops the connection after
+    forwarding it); botocore sends it again with the same ClientRequestToken, which DynamoDB answers as done.
+    moto ignored the token (the emulator now honours it): the second try failed on the first's own `seen` mark, so
+    the change was in the feed but reported as already recorded and nobody was told (a CI failure, stop 24)."""
+    import os
+
+    from pynamodb.connection import Connection
+
+    from tasks import changelog
+    from tests.faults import DROP_AFTER, FaultProxy
+
+    proxy = FaultProxy(os.environ.get("AWS_ENDPOINT_URL_DYNAMODB") or os.environ["AWS_ENDPOINT_URL"])
+    try:
+        # The change log's transactions only go through the proxy; everything else is as in production.
+        through_proxy = Connection(host=proxy.url, region=os.environ["AWS_REGION"], max_retry_attempts=2,
+                                   connect_timeout_seconds=1, read_timeout_seconds=2)
+        monkeypatch.setattr(changelog, "transaction_connection", lambda: through_proxy)
+        proxy.schedule(DROP_AFTER, operations={"TransactWriteItems"})
+        with connect(gateway.url, additional_headers={PRINCIPAL: "carol"}) as client:
+            status, _, task = call(handler, "POST", "/tasks", context={"authorizer": {"principalId": "carol"}},
+                                   body={"title": "answer lost"})
+            assert status == 201
+            [message] = _receive(client, poller, count=1)
+        assert proxy.seen[DROP_AFTER] == 1
+        assert (message["change"], message["taskId"]) == ("created", task["taskId"])
+    finally:
+        proxy.stop()
+
+
 @pytest.mark.parametrize(("sent", "title"), [
     ("not json", "Invalid JSON"),
     (json.dumps({"action": "subscribe"}), "Unknown action"),
