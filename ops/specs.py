@@ -338,7 +338,8 @@ def _app_search(stage: Stage, metric: str, stat: str) -> str:
 
 
 def dashboard(stage: Stage) -> dict:
-    """Returns the body of the stage's dashboard: API, Lambda and DynamoDB widgets, then the app's per-endpoint row."""
+    """Returns the body of the stage's dashboard: API, Lambda and DynamoDB widgets (the tasks table and the tags
+    table, each with its indexes), then the app's per-endpoint row."""
     indexes = _table_indexes()
     table_lines = [
         _line(_table(stage, "ConsumedReadCapacityUnits"), label="Read capacity"),
@@ -351,6 +352,23 @@ def dashboard(stage: Stage) -> dict:
             _line(_table(stage, "ConsumedReadCapacityUnits", index), label=f"{index} read capacity"),
             _line(_table(stage, "ReadThrottleEvents", index), label=f"{index} read throttles", right=True),
             _line(_table(stage, "WriteThrottleEvents", index), label=f"{index} write throttles", right=True),
+        ]
+    # Issue 18's tags table serves ?tag= pages and holds a slot per (task, tag): throttles there answer 503
+    # (alarm tags-db-throttling), and its indexes are keyed by owner#status#shard#tag, so watch it like the table.
+    tag_lines = [
+        _line(_table(stage, "ConsumedReadCapacityUnits", table=stage.tags_table), label="Read capacity"),
+        _line(_table(stage, "ConsumedWriteCapacityUnits", table=stage.tags_table), label="Write capacity"),
+        _line(_table(stage, "ReadThrottleEvents", table=stage.tags_table), label="Read throttles", right=True),
+        _line(_table(stage, "WriteThrottleEvents", table=stage.tags_table), label="Write throttles", right=True),
+    ]
+    for index in _tag_indexes():
+        tag_lines += [
+            _line(_table(stage, "ConsumedReadCapacityUnits", index, table=stage.tags_table),
+                  label=f"{index} read capacity"),
+            _line(_table(stage, "ReadThrottleEvents", index, table=stage.tags_table),
+                  label=f"{index} read throttles", right=True),
+            _line(_table(stage, "WriteThrottleEvents", index, table=stage.tags_table),
+                  label=f"{index} write throttles", right=True),
         ]
     return {
         "widgets": [
@@ -366,8 +384,9 @@ def dashboard(stage: Stage) -> dict:
             _widget(stage, "Lambda invocations and errors", [
                 _line(_function(stage, "Invocations"), label="Invocations"),
                 _line(_function(stage, "Errors"), label="Errors", right=True),
-            ], x=0, y=6, width=12),
-            _widget(stage, "DynamoDB capacity and throttles", table_lines, x=12, y=6, width=12),
+            ], x=0, y=6, width=8),
+            _widget(stage, "DynamoDB capacity and throttles", table_lines, x=8, y=6, width=8),
+            _widget(stage, "DynamoDB tags table (?tag= pages)", tag_lines, x=16, y=6, width=8),
             _widget(stage, "Requests per endpoint", [
                 [{"expression": _app_search(stage, "RequestCount", "Sum"), "id": "requests", "label": _ENDPOINT}],
             ], x=0, y=12, width=8),

@@ -256,6 +256,17 @@ def test_dashboard_has_the_seed_widgets_and_the_app_row(stage):
         ["AWS/DynamoDB", name, *table, "GlobalSecondaryIndexName", index]
         for index in INDEXES for name in ("ConsumedReadCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents")
     ]
+    tags = ["TableName", f"tasks-of-{stage}-tags"]
+    assert [line[:-1] for line in widgets["DynamoDB tags table (?tag= pages)"]["metrics"]] == [
+        ["AWS/DynamoDB", "ConsumedReadCapacityUnits", *tags],
+        ["AWS/DynamoDB", "ConsumedWriteCapacityUnits", *tags],
+        ["AWS/DynamoDB", "ReadThrottleEvents", *tags],
+        ["AWS/DynamoDB", "WriteThrottleEvents", *tags],
+    ] + [
+        ["AWS/DynamoDB", name, *tags, "GlobalSecondaryIndexName", index]
+        for index in ("tag-shard-index", "tag-priority-shard-index")
+        for name in ("ConsumedReadCapacityUnits", "ReadThrottleEvents", "WriteThrottleEvents")
+    ]
     search = "SEARCH('{TaskApi,Endpoint,Stage} Stage=\"%s\" MetricName=\"%s\"', '%s', 300)"
     app_row = [widgets[title]["metrics"] for title in
                ("Requests per endpoint", "Errors per endpoint", "Latency per endpoint (p95 ms)")]
@@ -266,7 +277,7 @@ def test_dashboard_has_the_seed_widgets_and_the_app_row(stage):
     ]
     assert {widget["properties"]["region"] for widget in body["widgets"]} == {"us-east-1"}
     assert [(w["x"], w["y"], w["width"]) for w in body["widgets"]] == [
-        (0, 0, 12), (12, 0, 12), (0, 6, 12), (12, 6, 12), (0, 12, 8), (8, 12, 8), (16, 12, 8),
+        (0, 0, 12), (12, 0, 12), (0, 6, 8), (8, 6, 8), (16, 6, 8), (0, 12, 8), (8, 12, 8), (16, 12, 8),
         (0, 18, 6), (6, 18, 6), (12, 18, 6), (18, 18, 6)]
     # Issue 16: saturation and the stream consumer (issue 13), alarm thresholds drawn where there is one.
     assert widgets["Lambda concurrency"]["metrics"] == [
