@@ -3,6 +3,7 @@ real HTTP against the unit suite's emulator: TransactWriteItems honours ClientRe
 import os
 import uuid
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -71,3 +72,45 @@ def test_a_refused_transaction_is_not_remembered(key):
                            ExpressionAttributeValues={":five": {"N": "5"}})
     _add(key, 1, **token)  # the same request again, now that its condition holds: applied, not answered from memory
     assert _count(key) == 6
+
+
+@pytest.fixture
+def streamed():
+    """A small table of its own with a stream (the session table's stream is shared with other tests)."""
+    name = f"{os.environ['TASKS_TABLE']}-gaps-{uuid.uuid4().hex[:8]}"
+    client = dynamodb()
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    yield name
+    client.delete_table(TableName=name)
+
+
+def _stream(table: str) -> list[tuple[str, str]]:
+    """Every record the table's stream holds: (event name, key)."""
+    streams = boto3.client("dynamodbstreams", region_name=os.environ["AWS_REGION"])
+    arn = dynamodb().describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    [shard] = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                          ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    records = streams.get_records(ShardIterator=iterator, Limit=1000)["Records"]
+    return [(record["eventName"], record["dynamodb"]["Keys"]["k"]["S"]) for record in records]
+
+
+def test_a_cancelled_transaction_takes_back_its_stream_records_and_keeps_the_others(streamed):
+    # The emulator's transactions share stream records with their backup copy (speed): what a cancelled one
+    # wrote must still vanish from the stream, and what came before must stay.
+    client = dynamodb()
+    client.put_item(TableName=streamed, Item={"k": {"S": "before"}})
+    with pytest.raises(ClientError) as refused:
+        client.transact_write_items(TransactItems=[
+            {"Put": {"TableName": streamed, "Item": {"k": {"S": "cancelled"}}}},
+            {"Update": {"TableName": streamed, "Key": {"k": {"S": "before"}}, "UpdateExpression": "SET n = :n",
+                        "ConditionExpression": "attribute_exists(nothere)",
+                        "ExpressionAttributeValues": {":n": {"N": "1"}}}}])
+    assert refused.value.response["Error"]["Code"] == "TransactionCanceledException", refused.value.response
+    client.transact_write_items(TransactItems=[{"Put": {"TableName": streamed, "Item": {"k": {"S": "after"}}}}])
+    assert _stream(streamed) == [("INSERT", "before"), ("INSERT", "after")]
+    assert {item["k"]["S"] for item in client.scan(TableName=streamed)["Items"]} == {"before", "after"}
