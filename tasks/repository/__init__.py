@@ -1,0 +1,37 @@
+"""Task persistence on DynamoDB: the only package that touches TaskModel."""
+from tasks.repository.writes import (
+    LAYOUTS,
+    TRANSACTION_MAX_ACTIONS,
+    IdempotencyAttempt,
+    TaskModel,
+    _layout_key,
+    _new_item,
+    _update,
+    _update_with_slots,
+    atomic_actions,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_release,
+    index_backfill_record,
+    index_backfill_state,
+    index_layout_reset_cache,
+    task_change,
+    task_fetch,
+    task_from_image,
+    task_index_backfill_page,
+    task_insert,
+    task_insert_idempotent,
+    task_page,
+    task_remove,
+    task_tag_backfill_page,
+    tasks_fetch_many,
+    tasks_write_atomic,
+)
+
+__all__ = [
+    "LAYOUTS", "TRANSACTION_MAX_ACTIONS", "IdempotencyAttempt", "TaskModel", "_layout_key", "_new_item", "_update",
+    "_update_with_slots", "atomic_actions", "idempotency_claim", "idempotency_complete", "idempotency_release",
+    "index_backfill_record", "index_backfill_state", "index_layout_reset_cache", "task_change", "task_fetch",
+    "task_from_image", "task_index_backfill_page", "task_insert", "task_insert_idempotent", "task_page",
+    "task_remove", "task_tag_backfill_page", "tasks_fetch_many", "tasks_write_atomic",
+]
