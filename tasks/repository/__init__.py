@@ -3,7 +3,7 @@ from tasks.models import TaskModel
 from tasks.repository.backfills import task_index_backfill_page, task_tag_backfill_page
 from tasks.repository.batches import TRANSACTION_MAX_ACTIONS, atomic_actions, tasks_fetch_many, tasks_write_atomic
 from tasks.repository.common import _new_item, task_from_image
-from tasks.repository.idempotency import (
+from tasks.repository.idempotency_records import (
     IdempotencyAttempt,
     idempotency_claim,
     idempotency_complete,
