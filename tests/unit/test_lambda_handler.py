@@ -128,8 +128,9 @@ def test_next_link_carries_the_prefix_and_pages_through(table, make_event, kwarg
     assert parse_qs(next_url.query)["cursor"]
 
 
-# Core bug (issue 2): the repository (then tasks/repository.py) read `TaskModel.status_index.created_at` (an attribute of the index
-# *instance*), which raises AttributeError whenever a cursor bounds the range: every second page is a 500.
+# Core bug (issue 2): the repository (then tasks/repository.py) read `TaskModel.status_index.created_at` (an
+# attribute of the index *instance*), which raises AttributeError whenever a cursor bounds the range: every second
+# page is a 500.
 def test_following_next_under_a_stage_returns_the_rest(table):
     created = [create(events.rest_v1, "/tasks")[2]["taskId"] for _ in range(3)]
     next_url = urlsplit(json_of(call(events.rest_v1("GET", "/tasks?limit=2"))[2])["next"])
