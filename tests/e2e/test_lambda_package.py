@@ -157,8 +157,13 @@ def test_package_holds_runtime_code_only(package):
             "corsheaders", "drf_spectacular", "staticfiles", "manage.py"} <= top
     forbidden = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py", "zappa",
                  "werkzeug", "troposphere", "pip", "setuptools", "wheel", "requests", "tests", "bench", "deploy",
-                 "moto", "pytest", "_pytest", "hypothesis", "cfnlint", ".venv", ".venv-lambda", "dist", "build"}
+                 "moto", "pytest", "_pytest", "hypothesis", "cfnlint", ".venv", ".venv-lambda", "dist", "build",
+                 "docs", "Dockerfile", "package.json", "package-lock.json", "node_modules", "README.md", "Makefile"}
     assert top & forbidden == set()
+    # Local state never ships: `tests/localstack/ctl.py install` puts a 1 GB LocalStack (its venv and DynamoDB
+    # Local) in .localstack/, which once went into the zip (475 MiB) wherever that tier had been installed.
+    assert sorted(name for name in top if name.startswith(".")) == []
+    assert package.stat().st_size <= 10 * 2**20, f"{package.stat().st_size / 2**20:.2f} MiB zipped (budget 10 MiB)"
     assert not [name for name in names if ".dist-info/" in name or "/tests/" in name or name.endswith(".po")]
     # drf-spectacular imports django.contrib.admindocs, which imports admin's modules.
     assert "django/contrib/admin/options.py" in names
