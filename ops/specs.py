@@ -337,39 +337,32 @@ def _app_search(stage: Stage, metric: str, stat: str) -> str:
     return f"SEARCH('{query}', '{stat}', {PERIOD})"
 
 
+def _capacity_lines(stage: Stage, table: str | None, indexes: list[str]) -> list:
+    """Returns a table's dashboard lines (the tasks table when `table` is None): consumed capacity and throttles of
+    the table, then each index's read capacity and throttles."""
+    lines = [
+        _line(_table(stage, "ConsumedReadCapacityUnits", table=table), label="Read capacity"),
+        _line(_table(stage, "ConsumedWriteCapacityUnits", table=table), label="Write capacity"),
+        _line(_table(stage, "ReadThrottleEvents", table=table), label="Read throttles", right=True),
+        _line(_table(stage, "WriteThrottleEvents", table=table), label="Write throttles", right=True),
+    ]
+    for index in indexes:
+        lines += [
+            _line(_table(stage, "ConsumedReadCapacityUnits", index, table=table), label=f"{index} read capacity"),
+            _line(_table(stage, "ReadThrottleEvents", index, table=table), label=f"{index} read throttles", right=True),
+            _line(_table(stage, "WriteThrottleEvents", index, table=table), label=f"{index} write throttles",
+                  right=True),
+        ]
+    return lines
+
+
 def dashboard(stage: Stage) -> dict:
     """Returns the body of the stage's dashboard: API, Lambda and DynamoDB widgets (the tasks table and the tags
     table, each with its indexes), then the app's per-endpoint row."""
-    indexes = _table_indexes()
-    table_lines = [
-        _line(_table(stage, "ConsumedReadCapacityUnits"), label="Read capacity"),
-        _line(_table(stage, "ConsumedWriteCapacityUnits"), label="Write capacity"),
-        _line(_table(stage, "ReadThrottleEvents"), label="Read throttles", right=True),
-        _line(_table(stage, "WriteThrottleEvents"), label="Write throttles", right=True),
-    ]
-    for index in indexes:
-        table_lines += [
-            _line(_table(stage, "ConsumedReadCapacityUnits", index), label=f"{index} read capacity"),
-            _line(_table(stage, "ReadThrottleEvents", index), label=f"{index} read throttles", right=True),
-            _line(_table(stage, "WriteThrottleEvents", index), label=f"{index} write throttles", right=True),
-        ]
+    table_lines = _capacity_lines(stage, None, _table_indexes())
     # Issue 18's tags table serves ?tag= pages and holds a slot per (task, tag): throttles there answer 503
     # (alarm tags-db-throttling), and its indexes are keyed by owner#status#shard#tag, so watch it like the table.
-    tag_lines = [
-        _line(_table(stage, "ConsumedReadCapacityUnits", table=stage.tags_table), label="Read capacity"),
-        _line(_table(stage, "ConsumedWriteCapacityUnits", table=stage.tags_table), label="Write capacity"),
-        _line(_table(stage, "ReadThrottleEvents", table=stage.tags_table), label="Read throttles", right=True),
-        _line(_table(stage, "WriteThrottleEvents", table=stage.tags_table), label="Write throttles", right=True),
-    ]
-    for index in _tag_indexes():
-        tag_lines += [
-            _line(_table(stage, "ConsumedReadCapacityUnits", index, table=stage.tags_table),
-                  label=f"{index} read capacity"),
-            _line(_table(stage, "ReadThrottleEvents", index, table=stage.tags_table),
-                  label=f"{index} read throttles", right=True),
-            _line(_table(stage, "WriteThrottleEvents", index, table=stage.tags_table),
-                  label=f"{index} write throttles", right=True),
-        ]
+    tag_lines = _capacity_lines(stage, stage.tags_table, _tag_indexes())
     return {
         "widgets": [
             _widget(stage, "API requests by status", [
