@@ -140,6 +140,16 @@ def dynamodb():
     return boto3.client("dynamodb", region_name=os.environ["AWS_REGION"])
 
 
+def streamed_table_create(name: str, *, key: str) -> None:
+    """Creates an on-demand table with a NEW_AND_OLD_IMAGES stream, hashed on string `key`, and waits for it."""
+    client = dynamodb()
+    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+
+
 def table_items(table: str) -> list[dict]:
     """Returns every item of `table` (a Scan: for test assertions only)."""
     pages = dynamodb().get_paginator("scan").paginate(TableName=table, ConsistentRead=True)

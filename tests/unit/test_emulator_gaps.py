@@ -7,7 +7,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.harness import dynamodb
+from tests.harness import dynamodb, streamed_table_create
 
 TABLE = os.environ["IDEMPOTENCY_TABLE"]
 
@@ -78,14 +78,9 @@ def test_a_refused_transaction_is_not_remembered(key):
 def streamed():
     """A small table of its own with a stream (the session table's stream is shared with other tests)."""
     name = f"{os.environ['TASKS_TABLE']}-gaps-{uuid.uuid4().hex[:8]}"
-    client = dynamodb()
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
-                        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    streamed_table_create(name, key="k")
     yield name
-    client.delete_table(TableName=name)
+    dynamodb().delete_table(TableName=name)
 
 
 def _stream(table: str) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ from django.test import override_settings
 
 from ops import aws
 from ops.stages import Stage
+from tests import harness
 
 
 def _run(*args: str) -> str:
@@ -23,14 +24,9 @@ def streamed_table():
     """A table of its own with a stream: moto keeps a deleted mapping's function attached to its source
     table and then fails every write to it, so the session's table must never be the source."""
     name = f"{os.environ['TASKS_TABLE']}-esm"
-    dynamodb = aws.client("dynamodb")
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "taskId", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "taskId", "KeyType": "HASH"}],
-                          StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    harness.streamed_table_create(name, key="taskId")
     yield name
-    dynamodb.delete_table(TableName=name)
+    aws.client("dynamodb").delete_table(TableName=name)
 
 
 @pytest.fixture
